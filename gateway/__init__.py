@@ -1,0 +1,1 @@
+"""The gateway: prefixes, access checks, authentication, and forwarding to the services."""

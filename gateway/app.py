@@ -1,0 +1,185 @@
+"""The gateway app: checks in the contract's order, then forwards to the owning service.
+
+Order (CONTRACT.md §6): path normalisation → body size → API_DISABLED → IP allow-list →
+unknown route / wrong method → authentication → the service.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import falcon
+
+from gateway.clients import AllowList, client_address, parse_networks
+from gateway.paths import api_relative_path
+from gateway.sessions import Sessions
+from gateway.upstream import HttpTransport
+from shared import db, identity
+from shared.app import DatabaseMiddleware, new_app
+from shared.config import Config
+from shared.envelope import answer
+from shared.errors import ApiError
+from shared.params import Params
+from shared.routes import CATALOGUE
+
+PATH_SAFE = "/@:+,;=!$&'()*~"
+
+
+class GatewayMiddleware:
+    """Everything decided before routing: path, body size, API switch, client address."""
+
+    def __init__(self, config, allow_list: AllowList):
+        self._prefixes = config.api_path_prefixes
+        self._max_body = config.api_max_body_bytes
+        self._enabled = config.enable_restful_api
+        self._trusted = parse_networks(config.trusted_proxies)
+        self._allow_list = allow_list
+
+    def process_request(self, req, resp):
+        relative = api_relative_path(req.path, self._prefixes)
+        if relative is None:
+            raise ApiError("NOT_FOUND", "not an API path")
+        req.path = relative
+        req.context.body = self._read_body(req)
+        if not self._enabled:
+            raise ApiError("API_DISABLED")
+        peer = req.remote_addr or ""
+        req.context.client_ip = client_address(
+            peer, req.get_header("X-Forwarded-For"), self._trusted
+        )
+        if not self._allow_list.allows(req.context.client_ip):
+            raise ApiError("NOT_AUTHORIZED", "this client address may not use the API")
+
+    def _read_body(self, req) -> bytes:
+        length = req.content_length
+        if length is not None and length > self._max_body:
+            raise ApiError("REQUEST_TOO_LARGE", f"the body may hold {self._max_body} bytes")
+        body = req.bounded_stream.read(self._max_body + 1)
+        if len(body) > self._max_body:
+            raise ApiError("REQUEST_TOO_LARGE", f"the body may hold {self._max_body} bytes")
+        return body
+
+
+class AuthMiddleware:
+    """Wrong method before authentication; then the session cookie."""
+
+    def __init__(self, config, sessions: Sessions):
+        self._cookie = config.session_cookie_name
+        self._sessions = sessions
+
+    def process_resource(self, req, resp, resource, params):
+        if resource is None:
+            return
+        if req.method not in resource.methods:
+            raise ApiError(
+                "METHOD_NOT_ALLOWED", headers={"Allow": ", ".join(sorted(resource.methods))}
+            )
+        if resource.auth_required:
+            token = (req.get_cookie_values(self._cookie) or [None])[0]
+            req.context.identity = self._sessions.authenticate(token, req.context.client_ip)
+
+
+class ForwardResource:
+    """Forwards a request to its service with the caller's signed identity."""
+
+    auth_required = True
+
+    def __init__(self, service: str, methods: frozenset[str], transport, secret: str):
+        self.service = service
+        self.methods = methods
+        self._transport = transport
+        self._secret = secret
+
+    def _forward(self, req, resp, **_params):
+        target = quote(req.path, safe=PATH_SAFE)
+        signed_target = req.path
+        if req.query_string:
+            target += "?" + req.query_string
+            signed_target += "?" + req.query_string
+        headers = identity.sign(req.context.identity, req.method, signed_target, self._secret)
+        if req.content_type:
+            headers["Content-Type"] = req.content_type
+        upstream = self._transport.request(
+            self.service, req.method, target, headers, req.context.body
+        )
+        resp.status = falcon.code_to_http_status(upstream.status)
+        for name, value in upstream.headers:
+            resp.append_header(name, value)
+        if upstream.body is not None:
+            resp.data = upstream.body
+        else:
+            resp.stream = upstream.stream
+
+    on_get = on_post = on_put = on_delete = _forward
+
+
+class LoginResource:
+    auth_required = False
+    methods = frozenset({"POST"})
+
+    def __init__(self, config, sessions: Sessions):
+        self._sessions = sessions
+        self._cookie = config.session_cookie_name
+        self._secure = config.session_cookie_secure
+
+    def on_post(self, req, resp):
+        params = Params.from_request(req, req.context.body)
+        username = params.get_str("username", required=True)
+        password = params.get_str("password", required=True)
+        token = self._sessions.login(username, password, req.context.client_ip)
+        resp.set_cookie(
+            self._cookie,
+            token,
+            path="/",
+            secure=self._secure,
+            http_only=True,
+            same_site="Strict",
+        )
+        answer(resp)
+
+
+class LogoutResource:
+    auth_required = False
+    methods = frozenset({"POST"})
+
+    def __init__(self, config, sessions: Sessions):
+        self._sessions = sessions
+        self._cookie = config.session_cookie_name
+
+    def on_post(self, req, resp):
+        token = (req.get_cookie_values(self._cookie) or [None])[0]
+        self._sessions.logout(token)
+        resp.unset_cookie(self._cookie, path="/", same_site="Strict")
+        answer(resp)
+
+
+def create_app(config: Config | None = None, transport=None) -> falcon.App:
+    """The gateway; `transport` defaults to pooled HTTP to the services' bind addresses."""
+    config = config or Config.from_env()
+    if not config.internal_secret:
+        raise ValueError("INTERNAL_SECRET must be set")
+    db.bind_databases(config)
+    transport = transport or HttpTransport(config)
+    sessions = Sessions(config)
+    app = new_app(
+        config,
+        [
+            GatewayMiddleware(config, AllowList(config)),
+            AuthMiddleware(config, sessions),
+            DatabaseMiddleware(),
+        ],
+    )
+    app.add_route("/login", LoginResource(config, sessions))
+    app.add_route("/logout", LogoutResource(config, sessions))
+    for service, routes in CATALOGUE.items():
+        for route in routes:
+            app.add_route(
+                route.template,
+                ForwardResource(service, route.methods, transport, config.internal_secret),
+            )
+    return app
+
+
+def get_app():
+    """The WSGI entry point gunicorn loads (`gateway.app:get_app()`)."""
+    return create_app()

@@ -1,0 +1,149 @@
+"""Admins, logins and database sessions (CONTRACT.md §3).
+
+Only a SHA-512 digest of a session id is stored; sessions slide with activity and live in the
+`iredadmin` database, so any gateway process accepts any session.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import secrets
+
+from shared.errors import ApiError
+from shared.identity import DOMAIN_ADMIN, GLOBAL, Identity
+from shared.models.iredadmin import LoginFailure, Session
+from shared.models.vmail import Admin, DomainAdmin, Mailbox
+from shared.passwords import hash_password, verify_password
+from shared.timeutil import utcnow
+
+# How stale `atime` may get before a request writes it again (saves a write per request).
+TOUCH_AFTER_SECONDS = 15
+# Verified against when the username is unknown, so that both cases cost the same.
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
+def session_digest(token: str) -> str:
+    return hashlib.sha512(token.encode()).hexdigest()
+
+
+def _admin_password(username: str) -> str | None:
+    """The stored hash of an active admin or admin mailbox, else None."""
+    admin = (
+        Admin.select(Admin.password)
+        .where((Admin.username == username) & (Admin.active == 1))
+        .first()
+    )
+    if admin is not None:
+        return admin.password
+    mailbox = (
+        Mailbox.select(Mailbox.password)
+        .where(
+            (Mailbox.username == username)
+            & (Mailbox.active == 1)
+            & ((Mailbox.isadmin == 1) | (Mailbox.isglobaladmin == 1))
+        )
+        .first()
+    )
+    return mailbox.password if mailbox is not None else None
+
+
+def load_identity(username: str, client_ip: str) -> Identity | None:
+    """The role and managed domains of an active admin, or None when it may not log in."""
+    is_global = False
+    if not Admin.select().where((Admin.username == username) & (Admin.active == 1)).exists():
+        mailbox = (
+            Mailbox.select(Mailbox.isadmin, Mailbox.isglobaladmin)
+            .where((Mailbox.username == username) & (Mailbox.active == 1))
+            .first()
+        )
+        if mailbox is None or not (mailbox.isadmin or mailbox.isglobaladmin):
+            return None
+        is_global = bool(mailbox.isglobaladmin)
+    domains = {
+        row.domain
+        for row in DomainAdmin.select(DomainAdmin.domain).where(
+            (DomainAdmin.username == username) & (DomainAdmin.active == 1)
+        )
+    }
+    if "ALL" in domains:
+        is_global = True
+    domains.discard("ALL")
+    role = GLOBAL if is_global else DOMAIN_ADMIN
+    return Identity(admin=username, role=role, domains=frozenset(domains), client_ip=client_ip)
+
+
+class Sessions:
+    def __init__(self, config):
+        self._timeout = datetime.timedelta(seconds=config.session_timeout)
+        self._max_failures = config.login_max_failures
+        self._window = datetime.timedelta(seconds=config.login_failure_window)
+
+    # -- brute force --------------------------------------------------------------------
+    def _too_many_failures(self, username: str, client_ip: str) -> bool:
+        since = utcnow() - self._window
+        recent = LoginFailure.select().where(LoginFailure.failed_at > since)
+        by_ip = recent.where(LoginFailure.ip == client_ip).count()
+        return (
+            by_ip >= self._max_failures
+            or recent.where(LoginFailure.username == username).count() >= self._max_failures
+        )
+
+    def _record_failure(self, username: str, client_ip: str) -> None:
+        now = utcnow()
+        LoginFailure.delete().where(
+            (LoginFailure.ip == client_ip) & (LoginFailure.failed_at <= now - self._window)
+        ).execute()
+        LoginFailure.insert(ip=client_ip[:64], username=username[:255], failed_at=now).execute()
+
+    # -- login / logout -----------------------------------------------------------------
+    def login(self, username: str, password: str, client_ip: str) -> str:
+        """A new session token for valid credentials; INVALID_CREDENTIALS never says why."""
+        username = username.strip().lower()
+        if self._too_many_failures(username, client_ip):
+            raise ApiError("TOO_MANY_REQUESTS", "too many failed logins; try again later")
+        stored = _admin_password(username)
+        valid = verify_password(password, stored or _DUMMY_HASH) and stored is not None
+        identity = load_identity(username, client_ip) if valid else None
+        if identity is None:
+            self._record_failure(username, client_ip)
+            raise ApiError("INVALID_CREDENTIALS")
+        token = secrets.token_urlsafe(32)
+        Session.insert(
+            session_id=session_digest(token),
+            atime=utcnow(),
+            data=json.dumps({"username": username, "via": "mailapi"}),
+        ).execute()
+        return token
+
+    def logout(self, token: str | None) -> None:
+        if not token:
+            raise ApiError("LOGIN_REQUIRED")
+        deleted = Session.delete().where(Session.session_id == session_digest(token)).execute()
+        if not deleted:
+            raise ApiError("LOGIN_REQUIRED")
+
+    # -- every request ------------------------------------------------------------------
+    def authenticate(self, token: str | None, client_ip: str) -> Identity:
+        if not token:
+            raise ApiError("LOGIN_REQUIRED")
+        digest = session_digest(token)
+        row = Session.select().where(Session.session_id == digest).first()
+        if row is None:
+            raise ApiError("LOGIN_REQUIRED")
+        now = utcnow()
+        if row.atime + self._timeout < now:
+            Session.delete().where(Session.session_id == digest).execute()
+            raise ApiError("SESSION_EXPIRED")
+        try:
+            username = json.loads(row.data or "{}")["username"]
+        except (ValueError, KeyError, TypeError):
+            raise ApiError("LOGIN_REQUIRED") from None  # not a session of this API
+        identity = load_identity(username, client_ip)
+        if identity is None:  # disabled or removed since the login
+            Session.delete().where(Session.session_id == digest).execute()
+            raise ApiError("LOGIN_REQUIRED")
+        if (now - row.atime).total_seconds() > TOUCH_AFTER_SECONDS:
+            Session.update(atime=now).where(Session.session_id == digest).execute()
+        return identity

@@ -1,0 +1,19 @@
+"""Gunicorn settings shared by the gateway and the four services (see Procfile)."""
+
+import os
+
+# Threaded workers: every process waits on I/O (the database, or the services).
+worker_class = "gthread"
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# The app is built in each worker, so no database connection exists before the fork.
+preload_app = False
+# Five masters run side by side: a shared default control socket path would clash.
+control_socket_disable = True
+# The gateway keeps pooled connections to the services open between requests.
+keepalive = 75
+timeout = 60
+graceful_timeout = 10
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")

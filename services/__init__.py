@@ -1,0 +1,1 @@
+"""The four services, each a small Falcon app behind the gateway."""

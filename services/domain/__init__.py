@@ -1,0 +1,1 @@
+"""The domain service: /api/domain/… and /api/domains."""

@@ -1,0 +1,100 @@
+"""The three databases behind proxies, and how a URL becomes a pooled database."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import peewee
+from playhouse import db_url
+from playhouse.pool import PooledMySQLDatabase, PooledSqliteDatabase
+
+vmail_db = peewee.DatabaseProxy()
+iredapd_db = peewee.DatabaseProxy()
+iredadmin_db = peewee.DatabaseProxy()
+
+DATABASES = {"vmail": vmail_db, "iredapd": iredapd_db, "iredadmin": iredadmin_db}
+
+# Column types that differ between the backends (see shared/models/fields.py).
+MYSQL_FIELD_TYPES = {
+    "ASCII255": "VARCHAR(255) CHARACTER SET ascii",
+    "BIGAUTO_UNSIGNED": "BIGINT UNSIGNED AUTO_INCREMENT",
+}
+SQLITE_FIELD_TYPES = {"ASCII255": "VARCHAR(255)", "BIGAUTO_UNSIGNED": "INTEGER"}
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def is_mysql(database) -> bool:
+    db = database.obj if isinstance(database, peewee.DatabaseProxy) else database
+    return isinstance(db, peewee.MySQLDatabase)
+
+
+def open_database(url: str, pool_size: int = 8, pool_timeout: int = 10) -> peewee.Database:
+    """A pooled peewee database for a `sqlite:///path` or `mysql[+pool]://…` URL.
+
+    Nothing connects here: connections are made on first use, after gunicorn forks.
+    """
+    scheme = urlparse(url).scheme
+    params = db_url.parse(url, unquote_password=True, unquote_user=True)
+    database = params.pop("database")
+    pool = {
+        "max_connections": params.pop("max_connections", pool_size),
+        "timeout": params.pop("timeout", pool_timeout),
+        "stale_timeout": params.pop("stale_timeout", 300),
+    }
+    if scheme in ("sqlite", "sqlite+pool"):
+        return PooledSqliteDatabase(
+            database,
+            pragmas={
+                "journal_mode": "wal",
+                "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
+                "synchronous": "normal",
+            },
+            check_same_thread=False,
+            field_types=SQLITE_FIELD_TYPES,
+            **pool,
+            **params,
+        )
+    if scheme in ("mysql", "mysql+pool"):
+        if "password" in params:
+            params["passwd"] = params.pop("password")
+        params.setdefault("charset", "utf8mb4")
+        params.setdefault("connect_timeout", 5)
+        # DATETIME and TIMESTAMP values are written and read as UTC.
+        params.setdefault("init_command", "SET time_zone = '+00:00'")
+        return PooledMySQLDatabase(database, field_types=MYSQL_FIELD_TYPES, **pool, **params)
+    raise ValueError(f"unsupported database URL scheme {scheme!r} (use sqlite:/// or mysql://)")
+
+
+def bind_databases(config) -> None:
+    """Point the three proxies at the configured databases (kept when already bound there)."""
+    urls = {
+        "vmail": config.vmail_db_url,
+        "iredapd": config.iredapd_db_url,
+        "iredadmin": config.iredadmin_db_url,
+    }
+    for name, proxy in DATABASES.items():
+        if getattr(proxy.obj, "mailapi_url", None) == urls[name]:
+            continue
+        database = open_database(urls[name], config.db_pool_size, config.db_pool_timeout)
+        database.mailapi_url = urls[name]
+        proxy.initialize(database)
+
+
+def release_connections() -> None:
+    """Return this thread's connections to their pools (called after every request)."""
+    for proxy in DATABASES.values():
+        if proxy.obj is not None and not proxy.is_closed():
+            proxy.close()
+
+
+def sql_concat(*parts):
+    """String concatenation in the bound backend's dialect (CONCAT() on MySQL, || on SQLite)."""
+    if is_mysql(vmail_db):
+        return peewee.fn.CONCAT(*parts)
+    return peewee.NodeList(parts, glue=" || ", parens=True)
+
+
+def lock_for_update(query):
+    """`SELECT … FOR UPDATE` on MySQL; SQLite's write transaction already serialises writers."""
+    return query.for_update() if is_mysql(query.model._meta.database) else query

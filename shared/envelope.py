@@ -1,0 +1,71 @@
+"""The JSON envelope every answer wears (CONTRACT.md §2)."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+
+import falcon
+
+from shared.errors import rest_status
+
+CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+def _default(value):
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def dumps(document) -> bytes:
+    return json.dumps(document, default=_default, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def success_body(data=None, **extra) -> bytes:
+    document = {"_success": True}
+    if data is not None:
+        document["_data"] = data
+    document.update(extra)
+    return dumps(document)
+
+
+def failure_body(code: str, detail: str | None = None) -> bytes:
+    document = {"_success": False, "_msg": code}
+    if detail:
+        document["_detail"] = detail
+    return dumps(document)
+
+
+def answer(resp: falcon.Response, data=None, **extra) -> None:
+    """Answer success, with `_data` when given."""
+    resp.status = falcon.HTTP_200
+    resp.content_type = CONTENT_TYPE
+    resp.data = success_body(data, **extra)
+
+
+def answer_failure(resp: falcon.Response, code: str, detail: str | None, mode: str) -> None:
+    resp.status = falcon.code_to_http_status(rest_status(code) if mode == "rest" else 200)
+    resp.content_type = CONTENT_TYPE
+    resp.data = failure_body(code, detail)
+
+
+def stream_list(rows, key=None):
+    """Yield a success envelope around an iterable of rows, one JSON item at a time.
+
+    Memory stays flat however many rows there are; `key` maps a row to its JSON value.
+    """
+    yield b'{"_success":true,"_data":['
+    first = True
+    for row in rows:
+        item = dumps(key(row) if key else row)
+        yield item if first else b"," + item
+        first = False
+    yield b"]}"

@@ -1,0 +1,227 @@
+"""The request parameter parser of CONTRACT.md §1.
+
+Parameters are the query string merged with the body (form, multipart or JSON object); a key in
+the body replaces the same key of the query string. Old parameter names map to the new ones.
+Typed getters raise ApiError with the contract's codes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from urllib.parse import parse_qsl
+
+import falcon
+import falcon.media
+
+from shared.config import FALSE_WORDS, TRUE_WORDS
+from shared.errors import ApiError
+from shared.validation import is_destination_address, is_domain, is_mailbox_address
+
+LEGACY_NAMES = {
+    "cn": "name",
+    "mailQuota": "quota",
+    "preferredLanguage": "language",
+    "givenName": "gn",
+    "surname": "sn",
+}
+ACTIVE_WORDS = {"active", "enable", "enabled", "yes", "1"}
+DISABLED_WORDS = {"disabled", "disable", "no", "0"}
+MAX_LIST_ENTRIES = 10_000
+
+_MISSING = object()
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError("MALFORMED_BODY", "the body is not valid UTF-8") from None
+
+
+def _pairs_from_query(text: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(text, keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError("MALFORMED_BODY", "parameters are not valid percent-encoded UTF-8") from None
+
+
+def _json_value(key: str, value) -> list[str]:
+    if isinstance(value, bool):
+        return ["yes" if value else "no"]
+    if value is None:
+        return [""]
+    if isinstance(value, (int, float, str)):
+        return [str(value)]
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        return [",".join(str(v) for v in value)]
+    raise ApiError("INVALID_PARAM", f"{key}: must be a string, number, boolean or list")
+
+
+def _pairs_from_json(raw: bytes) -> list[tuple[str, str]]:
+    try:
+        document = json.loads(_decode(raw))
+    except ValueError:
+        raise ApiError("MALFORMED_BODY", "the body is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise ApiError("MALFORMED_BODY", "a JSON body must be an object")
+    return [(key, text) for key, value in document.items() for text in _json_value(key, value)]
+
+
+def _pairs_from_multipart(raw: bytes, content_type: str) -> list[tuple[str, str]]:
+    handler = falcon.media.MultipartFormHandler()
+    try:
+        form = handler.deserialize(io.BytesIO(raw), content_type, len(raw))
+        return [(part.name, part.get_text() or "") for part in form if part.name]
+    except (falcon.HTTPError, ValueError) as exc:
+        raise ApiError("MALFORMED_BODY", "the multipart body cannot be parsed") from exc
+
+
+def body_pairs(raw: bytes, content_type: str | None) -> list[tuple[str, str]]:
+    """The body's parameters, by content type; an empty body has none."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if not raw.strip():
+        return []
+    if media_type == "multipart/form-data":
+        return _pairs_from_multipart(raw, content_type)
+    if media_type in ("", "application/x-www-form-urlencoded") or media_type.startswith("text/"):
+        return _pairs_from_query(_decode(raw))
+    if media_type == "application/json" or media_type.endswith("+json"):
+        return _pairs_from_json(raw)
+    raise ApiError("MALFORMED_BODY", f"unsupported content type {media_type}")
+
+
+class Params:
+    """The merged parameters of one request, read through typed getters."""
+
+    def __init__(self, query: list[tuple[str, str]], body: list[tuple[str, str]]):
+        merged: dict[str, list[str]] = {}
+        for source in (query, body):
+            seen: dict[str, list[str]] = {}
+            for key, value in source:
+                seen.setdefault(LEGACY_NAMES.get(key, key), []).append(value)
+            merged.update(seen)  # the body's keys replace the query string's
+        self._values = merged
+
+    @classmethod
+    def from_request(cls, req: falcon.Request, raw_body: bytes | None = None) -> Params:
+        """The request's parameters; `raw_body` when the body was already read."""
+        if raw_body is None:
+            raw_body = req.bounded_stream.read()
+        return cls(
+            _pairs_from_query(req.query_string or ""), body_pairs(raw_body, req.content_type)
+        )
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._values
+
+    def names(self) -> set[str]:
+        return set(self._values)
+
+    def get_str(self, name: str, default=None, *, required: bool = False):
+        values = self._values.get(name)
+        if values is None:
+            if required:
+                raise ApiError("MISSING_PARAM", f"{name} is required")
+            return default
+        return values[-1].strip()
+
+    def get_int(self, name: str, default=None, *, minimum: int | None = None, maximum=None):
+        raw = self.get_str(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ApiError("INVALID_NUMBER", f"{name} must be an integer") from None
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            raise ApiError("INVALID_NUMBER", f"{name} is out of range")
+        return value
+
+    def get_bool(self, name: str, default=None):
+        raw = self.get_str(name)
+        if raw is None:
+            return default
+        word = raw.lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS and word:
+            return False
+        raise ApiError("INVALID_PARAM", f"{name} must be yes or no")
+
+    def get_status(self, name: str = "accountStatus", default=None):
+        """`active`/`disabled` as 1/0."""
+        raw = self.get_str(name)
+        if raw is None:
+            return default
+        word = raw.lower()
+        if word in ACTIVE_WORDS:
+            return 1
+        if word in DISABLED_WORDS:
+            return 0
+        raise ApiError("INVALID_PARAM", f"{name} must be active or disabled")
+
+    def get_list(self, name: str, default=None, *, lower: bool = False) -> list[str] | None:
+        """A comma-separated list, trimmed, duplicates dropped (order kept); empty means []."""
+        values = self._values.get(name)
+        if values is None:
+            return default
+        items: dict[str, None] = {}
+        for value in values:
+            for item in value.split(","):
+                item = item.strip()
+                if item:
+                    items[item.lower() if lower else item] = None
+        if len(items) > MAX_LIST_ENTRIES:
+            raise ApiError("INVALID_PARAM", f"{name} holds more than {MAX_LIST_ENTRIES} entries")
+        return list(items)
+
+    def get_domain_list(self, name: str, default=None):
+        items = self.get_list(name, default, lower=True)
+        for item in items or ():
+            if not is_domain(item):
+                raise ApiError("INVALID_DOMAIN_NAME", f"{name}: {item}")
+        return items
+
+    def get_address_list(self, name: str, default=None):
+        """Destination addresses (members, forwardings, BCC)."""
+        items = self.get_list(name, default, lower=True)
+        for item in items or ():
+            if not is_destination_address(item):
+                raise ApiError("INVALID_MAIL", f"{name}: {item}")
+        return items
+
+    def get_address(self, name: str, default=None):
+        """One destination address; an empty value is returned as ''."""
+        raw = self.get_str(name)
+        if raw is None:
+            return default
+        value = raw.lower()
+        if value and not is_destination_address(value):
+            raise ApiError("INVALID_MAIL", f"{name}: {value}")
+        return value
+
+    def reject_combined(self, replace: str, *pair: str) -> None:
+        """A replace-all list may not come with its add/remove pair."""
+        if replace in self._values:
+            clash = [name for name in pair if name in self._values]
+            if clash:
+                raise ApiError(
+                    "INVALID_PARAM", f"{replace} cannot be combined with {', '.join(clash)}"
+                )
+
+
+def path_domain(value: str) -> str:
+    """A domain placeholder from the path, lower-cased and validated."""
+    domain = value.strip().lower()
+    if not is_domain(domain):
+        raise ApiError("INVALID_DOMAIN_NAME", domain[:300])
+    return domain
+
+
+def path_mailbox(value: str) -> str:
+    """An address placeholder from the path naming an account, lower-cased and validated."""
+    address = value.strip().lower()
+    if not is_mailbox_address(address):
+        raise ApiError("INVALID_MAIL", address[:300])
+    return address

@@ -1,0 +1,32 @@
+"""The route catalogue: which service serves which path and methods.
+
+Both sides read it: the gateway to answer NOT_FOUND / METHOD_NOT_ALLOWED before authentication
+and to pick the upstream, each service to bind the templates to its resources. Templates are
+relative to the API prefix (`/api/domain/x` is `/domain/x`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    template: str
+    methods: frozenset[str]
+    resource: str  # the name under which the service registers its resource
+
+
+def _route(template: str, methods: str, resource: str) -> Route:
+    return Route(template, frozenset(methods.split()), resource)
+
+
+CATALOGUE: dict[str, tuple[Route, ...]] = {
+    "domain": (
+        _route("/domain/{domain}", "GET POST DELETE", "domain"),
+        _route("/domain/{domain}/keep_mailbox_days/{days}", "DELETE", "domain_keep_days"),
+    ),
+    "user": (),
+    "alias": (),
+    "throttle": (),
+}
