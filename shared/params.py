@@ -69,6 +69,9 @@ def _pairs_from_json(raw: bytes) -> list[tuple[str, str]]:
 
 
 def _pairs_from_multipart(raw: bytes, content_type: str) -> list[tuple[str, str]]:
+    boundary = content_type.partition("boundary=")[2].split(";", 1)[0].strip().strip('"')
+    if not boundary or b"--" + boundary.encode() not in raw:
+        raise ApiError("MALFORMED_BODY", "the multipart body has no boundary")
     handler = falcon.media.MultipartFormHandler()
     try:
         form = handler.deserialize(io.BytesIO(raw), content_type, len(raw))

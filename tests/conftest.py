@@ -1,0 +1,187 @@
+"""Fixtures: fresh databases per test (SQLite files, or MariaDB with TEST_DB=mysql), the
+services and gateway built in-process from a test config, and logged-in WebTest clients."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+
+import pymysql
+import pytest
+import webtest
+from playhouse import db_url
+
+from gateway.app import create_app as create_gateway
+from gateway.upstream import InProcessTransport
+from services.alias.app import create_app as create_alias
+from services.domain.app import create_app as create_domain
+from services.throttle.app import create_app as create_throttle
+from services.user.app import create_app as create_user
+from shared import db
+from shared.admins import create_global_admin
+from shared.config import Config
+from shared.models import MODELS_BY_DATABASE
+from shared.schema import init_databases
+
+TEST_DB = os.environ.get("TEST_DB", "sqlite")
+REQUIRE_MYSQL = os.environ.get("REQUIRE_MYSQL") == "1"
+MYSQL_URL = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
+ADMIN = "admin@example.com"
+ADMIN_PASSWORD = "Adm1n-Passw0rd"
+SERVICE_FACTORIES = {
+    "domain": create_domain,
+    "user": create_user,
+    "alias": create_alias,
+    "throttle": create_throttle,
+}
+
+
+def mysql_connection(database: str | None = None):
+    params = db_url.parse(MYSQL_URL + "/x")
+    return pymysql.connect(
+        host=params.get("host", "127.0.0.1"),
+        port=params.get("port", 3306),
+        user=params.get("user", "root"),
+        password=params.get("passwd", params.get("password", "")),
+        database=database,
+        autocommit=True,
+    )
+
+
+def mysql_reachable() -> bool:
+    try:
+        mysql_connection().close()
+        return True
+    except pymysql.MySQLError:
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    if TEST_DB == "mysql":
+        if not mysql_reachable():
+            if REQUIRE_MYSQL:
+                raise pytest.UsageError(f"TEST_DB=mysql but MariaDB is unreachable at {MYSQL_URL}")
+            skip = pytest.mark.skip(reason=f"MariaDB unreachable at {MYSQL_URL}")
+            for item in items:
+                item.add_marker(skip)
+    else:
+        skip = pytest.mark.skip(reason="needs TEST_DB=mysql")
+        for item in items:
+            if "mysql_only" in item.keywords:
+                item.add_marker(skip)
+
+
+def _drop_mysql_databases(names) -> None:
+    for proxy in db.DATABASES.values():
+        if proxy.obj is not None:
+            proxy.obj.close_all()
+    connection = mysql_connection()
+    with connection.cursor() as cursor:
+        for name in names:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def mysql_databases():
+    """Three uniquely named MariaDB databases with the schema, dropped when the run ends.
+
+    Creating iRedMail's schema costs over a second on InnoDB (one statement per index), so
+    the databases are made once per run and every test starts from emptied tables.
+    """
+    tag = uuid.uuid4().hex[:12]
+    names = {name: f"mailapi_test_{tag}_{name}" for name in ("vmail", "iredapd", "iredadmin")}
+    urls = {name: f"{MYSQL_URL}/{database}" for name, database in names.items()}
+    try:
+        init_databases(make_config(urls))
+        db.release_connections()
+        yield urls
+    finally:
+        _drop_mysql_databases(names.values())
+
+
+def _empty_all_tables() -> None:
+    for name, models in MODELS_BY_DATABASE.items():
+        proxy = db.DATABASES[name]
+        with proxy.connection_context():
+            proxy.execute_sql("SET FOREIGN_KEY_CHECKS = 0")
+            for model in models:
+                model.delete().execute()
+
+
+@pytest.fixture
+def database_urls(request, tmp_path):
+    """Three empty databases for this test: new SQLite files, or the run's emptied MariaDB ones."""
+    if TEST_DB != "mysql":
+        return {name: f"sqlite:///{tmp_path}/{name}.db" for name in ("vmail", "iredapd", "iredadmin")}
+    urls = request.getfixturevalue("mysql_databases")
+    db.bind_databases(make_config(urls))
+    _empty_all_tables()
+    return urls
+
+
+def make_config(urls: dict[str, str], **overrides) -> Config:
+    settings = {
+        "vmail_db_url": urls["vmail"],
+        "iredapd_db_url": urls["iredapd"],
+        "iredadmin_db_url": urls["iredadmin"],
+        "enable_restful_api": True,
+        "internal_secret": "test-internal-secret",
+        "session_cookie_secure": False,
+        "db_pool_size": 4,
+    }
+    settings.update(overrides)
+    return dataclasses.replace(Config(), **settings)
+
+
+@pytest.fixture
+def config(database_urls) -> Config:
+    """A test configuration whose three databases hold iRedMail's empty schema."""
+    cfg = make_config(database_urls)
+    init_databases(cfg)
+    db.release_connections()
+    yield cfg
+    db.release_connections()
+
+
+@pytest.fixture
+def service_apps(config):
+    return {name: factory(config) for name, factory in SERVICE_FACTORIES.items()}
+
+
+@pytest.fixture
+def make_api(config):
+    """A WebTest client of the gateway (in-process services), with config overrides."""
+
+    def factory(services=tuple(SERVICE_FACTORIES), remote_addr="127.0.0.1", **overrides):
+        cfg = dataclasses.replace(config, **overrides)
+        apps = {name: SERVICE_FACTORIES[name](cfg) for name in services}
+        app = create_gateway(cfg, InProcessTransport(apps))
+        return webtest.TestApp(app, extra_environ={"REMOTE_ADDR": remote_addr})
+
+    return factory
+
+
+@pytest.fixture
+def api(make_api):
+    return make_api()
+
+
+@pytest.fixture
+def global_admin(config):
+    create_global_admin(ADMIN, ADMIN_PASSWORD, config)
+    db.release_connections()
+    return ADMIN
+
+
+def login(client, username=ADMIN, password=ADMIN_PASSWORD):
+    answer = client.post("/api/login", {"username": username, "password": password}).json
+    assert answer == {"_success": True}, answer
+    return client
+
+
+@pytest.fixture
+def admin_api(api, global_admin):
+    """The gateway client, logged in as a global admin."""
+    return login(api)

@@ -1,0 +1,47 @@
+"""Small helpers shared by the tests."""
+
+from __future__ import annotations
+
+from shared import db
+from shared.models.vmail import Domain, DomainAdmin, Mailbox
+from shared.passwords import hash_password
+from shared.timeutil import utcnow
+
+
+def failure(response) -> str:
+    """The `_msg` of an envelope that must be a failure."""
+    body = response.json
+    assert body["_success"] is False, body
+    assert set(body) <= {"_success", "_msg", "_detail"}, body
+    assert response.content_type == "application/json"
+    return body["_msg"]
+
+
+def add_domain(domain: str, **columns) -> None:
+    now = utcnow()
+    Domain.insert(domain=domain, created=now, modified=now, **columns).execute()
+    db.release_connections()
+
+
+def add_mailbox(username: str, password: str = "Passw0rd!", **columns) -> None:
+    now = utcnow()
+    local, domain = username.split("@")
+    values = {
+        "password": hash_password(password),
+        "domain": domain,
+        "storagebasedirectory": "/var/vmail",
+        "storagenode": "vmail1",
+        "maildir": f"{domain}/{local[0]}/{local}-2026.01.01.00.00.00/",
+        "created": now,
+        "modified": now,
+        "passwordlastchange": now,
+    }
+    values.update(columns)
+    Mailbox.insert(username=username, **values).execute()
+    db.release_connections()
+
+
+def add_domain_admin(username: str, domain: str) -> None:
+    now = utcnow()
+    DomainAdmin.insert(username=username, domain=domain, created=now, modified=now).execute()
+    db.release_connections()
