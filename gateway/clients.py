@@ -79,7 +79,7 @@ class AllowList:
         try:
             value = json.loads(row.v).get("value", [])
         except (ValueError, AttributeError):
-            log.warning("iredadmin.settings restful_api_clients is not JSON {\"value\": [...]}")
+            log.warning('iredadmin.settings restful_api_clients is not JSON {"value": [...]}')
             return []
         return value if isinstance(value, list) else [value]
 

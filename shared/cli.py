@@ -12,7 +12,6 @@ from shared.admins import create_global_admin
 from shared.config import Config
 from shared.errors import ApiError
 
-
 SAFE_SPECIALS = "-_.@"  # special characters that need no quoting in a shell, URL or form
 
 

@@ -26,7 +26,8 @@ def _default(value):
 
 
 def dumps(document) -> bytes:
-    return json.dumps(document, default=_default, ensure_ascii=False, separators=(",", ":")).encode()
+    text = json.dumps(document, default=_default, ensure_ascii=False, separators=(",", ":"))
+    return text.encode()
 
 
 def success_body(data=None, **extra) -> bytes:

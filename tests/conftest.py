@@ -114,7 +114,7 @@ def _empty_all_tables() -> None:
 def database_urls(request, tmp_path):
     """Three empty databases for this test: new SQLite files, or the run's emptied MariaDB ones."""
     if TEST_DB != "mysql":
-        return {name: f"sqlite:///{tmp_path}/{name}.db" for name in ("vmail", "iredapd", "iredadmin")}
+        return {name: f"sqlite:///{tmp_path}/{name}.db" for name in MODELS_BY_DATABASE}
     urls = request.getfixturevalue("mysql_databases")
     db.bind_databases(make_config(urls))
     _empty_all_tables()

@@ -15,6 +15,10 @@ class TinyIntField(peewee.IntegerField):
     field_type = "TINYINT(1)"
 
 
+class Int10Field(peewee.IntegerField):
+    field_type = "INT(10)"
+
+
 class UnsignedTinyIntField(peewee.IntegerField):
     field_type = "TINYINT UNSIGNED"
 
@@ -34,7 +38,8 @@ class AsciiVarcharField(peewee.CharField):
 
 def default_sql(value) -> list:
     if isinstance(value, str):
-        return [SQL("DEFAULT '%s'" % value.replace("'", "''"))]
+        quoted = value.replace("'", "''")
+        return [SQL(f"DEFAULT '{quoted}'")]
     return [SQL(f"DEFAULT {value}")]
 
 
@@ -56,12 +61,22 @@ def flag(default: int = 1, **kwargs) -> TinyIntField:
     return TinyIntField(default=default, constraints=default_sql(default), **kwargs)
 
 
-def integer(default: int = 0, **kwargs) -> peewee.IntegerField:
-    return peewee.IntegerField(default=default, constraints=default_sql(default), **kwargs)
+def integer(default: int = 0, **kwargs) -> Int10Field:
+    return Int10Field(default=default, constraints=default_sql(default), **kwargs)
 
 
 def bigint(default: int = 0, **kwargs) -> peewee.BigIntegerField:
     return peewee.BigIntegerField(default=default, constraints=default_sql(default), **kwargs)
+
+
+def char1(default: str | None, **kwargs) -> peewee.FixedCharField:
+    """CHAR(1), e.g. the SOGo switches 'y'/'n'."""
+    constraints = default_sql(default) if default is not None else []
+    return peewee.FixedCharField(1, default=default, constraints=constraints, **kwargs)
+
+
+def date(default: str, **kwargs) -> peewee.DateField:
+    return peewee.DateField(default=default, constraints=default_sql(default), **kwargs)
 
 
 def datetime(default: str = EPOCH, **kwargs) -> peewee.DateTimeField:

@@ -10,6 +10,8 @@ from shared.models.fields import (
     UnsignedBigAutoField,
     ascii_varchar,
     bigint,
+    char1,
+    date,
     datetime,
     flag,
     integer,
@@ -76,7 +78,7 @@ class Mailbox(VmailModel):
     mobile = varchar()
     telephone = varchar()
     recovery_email = varchar()
-    birthday = peewee.DateField(default="0001-01-01", constraints=[peewee.SQL("DEFAULT '0001-01-01'")])
+    birthday = date("0001-01-01")
     mailboxformat = varchar(50, default="maildir")
     mailboxfolder = varchar(50, default="Maildir")
     storagebasedirectory = varchar()
@@ -113,9 +115,9 @@ class Mailbox(VmailModel):
     enablelmtp = flag(index=True)
     enabledsync = flag(index=True)
     enablesogo = flag(index=True)
-    enablesogowebmail = peewee.FixedCharField(1, default="y", constraints=[peewee.SQL("DEFAULT 'y'")])
-    enablesogocalendar = peewee.FixedCharField(1, default="y", constraints=[peewee.SQL("DEFAULT 'y'")])
-    enablesogoactivesync = peewee.FixedCharField(1, default="y", constraints=[peewee.SQL("DEFAULT 'y'")])
+    enablesogowebmail = char1("y")
+    enablesogocalendar = char1("y")
+    enablesogoactivesync = char1("y")
     allow_nets = text()
     disclaimer = text()
     settings = text()
@@ -295,7 +297,7 @@ class LastLogin(VmailModel):
 class ShareFolder(VmailModel):
     from_user = ascii_varchar(index=True)
     to_user = ascii_varchar(index=True)
-    dummy = peewee.FixedCharField(1, null=True)
+    dummy = char1(None, null=True)
 
     class Meta:
         table_name = "share_folder"
@@ -304,7 +306,7 @@ class ShareFolder(VmailModel):
 
 class AnyoneShares(VmailModel):
     from_user = peewee.CharField(max_length=255, primary_key=True)
-    dummy = peewee.FixedCharField(1, null=True, default="1", constraints=[peewee.SQL("DEFAULT '1'")])
+    dummy = char1("1", null=True)
 
     class Meta:
         table_name = "anyone_shares"

@@ -51,10 +51,9 @@ def transport_param(params: Params, name: str = "transport") -> str | None:
 
 def domain_exists(domain: str) -> bool:
     """Whether the name is taken as a domain or as an alias domain."""
-    taken = (
-        Domain.select(Domain.domain).where(Domain.domain == domain)
-        | AliasDomain.select(AliasDomain.alias_domain).where(AliasDomain.alias_domain == domain)
-    )
+    taken = Domain.select(Domain.domain).where(Domain.domain == domain) | AliasDomain.select(
+        AliasDomain.alias_domain
+    ).where(AliasDomain.alias_domain == domain)
     return taken.exists()
 
 
@@ -84,9 +83,7 @@ def create_domain(domain: str, params: Params, config) -> dict:
     )
     now = utcnow()
     with vmail_db.atomic():
-        if lock_for_update(
-            AliasDomain.select().where(AliasDomain.alias_domain == domain)
-        ).exists():
+        if lock_for_update(AliasDomain.select().where(AliasDomain.alias_domain == domain)).exists():
             raise ApiError("ALREADY_EXISTS", domain)
         try:
             Domain.insert(
@@ -135,28 +132,24 @@ def delete_domain(domain: str, admin: str, keep_days: int | None) -> None:
             (Moderator.domain == domain) | (Moderator.dest_domain == domain)
         ).execute()
         DomainAdmin.delete().where(
-            (DomainAdmin.domain == domain) | (DomainAdmin.username ** like)
+            (DomainAdmin.domain == domain) | (DomainAdmin.username**like)
         ).execute()
         for model in (SenderBccDomain, RecipientBccDomain):
-            model.delete().where(
-                (model.domain == domain) | (model.bcc_address ** like)
-            ).execute()
+            model.delete().where((model.domain == domain) | (model.bcc_address**like)).execute()
         for model in (SenderBccUser, RecipientBccUser):
-            model.delete().where(
-                (model.domain == domain) | (model.bcc_address ** like)
-            ).execute()
+            model.delete().where((model.domain == domain) | (model.bcc_address**like)).execute()
         AliasDomain.delete().where(
             (AliasDomain.alias_domain == domain) | (AliasDomain.target_domain == domain)
         ).execute()
         SenderRelayhost.delete().where(
-            (SenderRelayhost.account == "@" + domain) | (SenderRelayhost.account ** like)
+            (SenderRelayhost.account == "@" + domain) | (SenderRelayhost.account**like)
         ).execute()
         UsedQuota.delete().where(UsedQuota.domain == domain).execute()
         LastLogin.delete().where(LastLogin.domain == domain).execute()
         Alias.delete().where(Alias.domain == domain).execute()
         Mailbox.delete().where(Mailbox.domain == domain).execute()
         Domain.delete().where(Domain.domain == domain).execute()
-    delete_throttles((Throttle.account == "@" + domain) | (Throttle.account ** like))
+    delete_throttles((Throttle.account == "@" + domain) | (Throttle.account**like))
 
 
 def record_deleted_mailboxes(where, admin: str, delete_date) -> int:
