@@ -214,6 +214,15 @@ def test_delete_cascades(admin_api, path, days):
     assert deleted["bob@example.com"]["bytes"] == 0
 
 
+def test_delete_keeps_a_standalone_admin_whose_address_is_in_the_domain(admin_api):
+    add_domain("example.com")  # the global admin is admin@example.com, a standalone admin
+    assert admin_api.delete("/api/domain/example.com").json == {"_success": True}
+    assert rows(DomainAdmin.select(DomainAdmin.username, DomainAdmin.domain)) == [
+        {"username": "admin@example.com", "domain": "ALL"}
+    ]
+    assert failure(admin_api.get("/api/domain/example.com")) == "NO_SUCH_DOMAIN"
+
+
 def test_delete_keeps_other_domains(admin_api):
     _populate("example.com")
     add_domain("other.org")

@@ -131,8 +131,11 @@ def delete_domain(domain: str, admin: str, keep_days: int | None) -> None:
         Moderator.delete().where(
             (Moderator.domain == domain) | (Moderator.dest_domain == domain)
         ).execute()
+        # Admin rows of the domain's own mailboxes go with them; a standalone admin whose
+        # address merely ends in @domain (the `admin` table) keeps its rights.
+        mailbox_admins = Mailbox.select(Mailbox.username).where(Mailbox.domain == domain)
         DomainAdmin.delete().where(
-            (DomainAdmin.domain == domain) | (DomainAdmin.username**like)
+            (DomainAdmin.domain == domain) | DomainAdmin.username.in_(mailbox_admins)
         ).execute()
         for model in (SenderBccDomain, RecipientBccDomain):
             model.delete().where((model.domain == domain) | (model.bcc_address**like)).execute()
