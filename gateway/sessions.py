@@ -11,6 +11,9 @@ import hashlib
 import json
 import secrets
 
+import peewee
+
+from shared.db import PreparedQuery, iredadmin_db, vmail_db
 from shared.errors import ApiError
 from shared.identity import DOMAIN_ADMIN, GLOBAL, Identity
 from shared.models.iredadmin import LoginFailure, Session
@@ -49,24 +52,42 @@ def _admin_password(username: str) -> str | None:
     return mailbox.password if mailbox is not None else None
 
 
+def _identity_query(username):
+    """One round trip: the admin row, the admin mailbox, and the managed domains."""
+    standalone = Admin.select(peewee.Value("admin"), peewee.Value(0), peewee.Value("")).where(
+        (Admin.username == username) & (Admin.active == 1)
+    )
+    mailbox = Mailbox.select(
+        peewee.Value("mailbox"), Mailbox.isglobaladmin, peewee.Value("")
+    ).where(
+        (Mailbox.username == username)
+        & (Mailbox.active == 1)
+        & ((Mailbox.isadmin == 1) | (Mailbox.isglobaladmin == 1))
+    )
+    managed = DomainAdmin.select(peewee.Value("domain"), peewee.Value(0), DomainAdmin.domain).where(
+        (DomainAdmin.username == username) & (DomainAdmin.active == 1)
+    )
+    return standalone + mailbox + managed  # UNION ALL
+
+
+IDENTITY_QUERY = PreparedQuery(_identity_query, "username")
+SESSION_QUERY = PreparedQuery(
+    lambda digest: Session.select(Session.atime, Session.data).where(Session.session_id == digest),
+    "digest",
+)
+
+
 def load_identity(username: str, client_ip: str) -> Identity | None:
     """The role and managed domains of an active admin, or None when it may not log in."""
-    is_global = False
-    if not Admin.select().where((Admin.username == username) & (Admin.active == 1)).exists():
-        mailbox = (
-            Mailbox.select(Mailbox.isadmin, Mailbox.isglobaladmin)
-            .where((Mailbox.username == username) & (Mailbox.active == 1))
-            .first()
-        )
-        if mailbox is None or not (mailbox.isadmin or mailbox.isglobaladmin):
-            return None
-        is_global = bool(mailbox.isglobaladmin)
-    domains = {
-        row.domain
-        for row in DomainAdmin.select(DomainAdmin.domain).where(
-            (DomainAdmin.username == username) & (DomainAdmin.active == 1)
-        )
-    }
+    is_admin, is_global, domains = False, False, set()
+    for kind, global_flag, domain in IDENTITY_QUERY.rows(vmail_db, username=username):
+        if kind == "domain":
+            domains.add(domain)
+        else:
+            is_admin = True
+            is_global = is_global or bool(global_flag)
+    if not is_admin:
+        return None
     if "ALL" in domains:
         is_global = True
     domains.discard("ALL")
@@ -129,21 +150,22 @@ class Sessions:
         if not token:
             raise ApiError("LOGIN_REQUIRED")
         digest = session_digest(token)
-        row = Session.select().where(Session.session_id == digest).first()
-        if row is None:
+        found = SESSION_QUERY.rows(iredadmin_db, digest=digest)
+        if not found:
             raise ApiError("LOGIN_REQUIRED")
+        atime, data = Session.atime.python_value(found[0][0]), found[0][1]
         now = utcnow()
-        if row.atime + self._timeout < now:
+        if atime + self._timeout < now:
             Session.delete().where(Session.session_id == digest).execute()
             raise ApiError("SESSION_EXPIRED")
         try:
-            username = json.loads(row.data or "{}")["username"]
+            username = json.loads(data or "{}")["username"]
         except (ValueError, KeyError, TypeError):
             raise ApiError("LOGIN_REQUIRED") from None  # not a session of this API
         identity = load_identity(username, client_ip)
         if identity is None:  # disabled or removed since the login
             Session.delete().where(Session.session_id == digest).execute()
             raise ApiError("LOGIN_REQUIRED")
-        if (now - row.atime).total_seconds() > TOUCH_AFTER_SECONDS:
+        if (now - atime).total_seconds() > TOUCH_AFTER_SECONDS:
             Session.update(atime=now).where(Session.session_id == digest).execute()
         return identity

@@ -98,3 +98,35 @@ def sql_concat(*parts):
 def lock_for_update(query):
     """`SELECT … FOR UPDATE` on MySQL; SQLite's write transaction already serialises writers."""
     return query.for_update() if is_mysql(query.model._meta.database) else query
+
+
+class PreparedQuery:
+    """A peewee query compiled once per database, then run with fresh parameters.
+
+    On the hot path (every request's session and admin lookups) building the SQL costs more
+    than running it, so the query is built once with placeholder markers and later only its
+    parameters change. `build(**markers)` must return the query.
+    """
+
+    def __init__(self, build, *names: str):
+        self._build = build
+        self._names = names
+        self._compiled: dict[object, tuple[str, list]] = {}
+
+    @staticmethod
+    def _marker(name: str) -> str:
+        return f"\x00{name}\x00"
+
+    def _compile(self, database) -> tuple[str, list]:
+        compiled = self._compiled.get(database)
+        if compiled is None:
+            query = self._build(**{name: self._marker(name) for name in self._names})
+            compiled = self._compiled[database] = query.sql()
+        return compiled
+
+    def rows(self, proxy: peewee.DatabaseProxy, **values) -> list[tuple]:
+        database = proxy.obj
+        sql, template = self._compile(database)
+        markers = {self._marker(name): value for name, value in values.items()}
+        params = [markers.get(p, p) if isinstance(p, str) else p for p in template]
+        return list(database.execute_sql(sql, params).fetchall())

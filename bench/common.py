@@ -1,0 +1,180 @@
+"""Shared bench plumbing: databases, processes from the Procfile, and wrk runs."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from shared import db  # noqa: E402
+from shared.admins import create_global_admin  # noqa: E402
+from shared.config import Config  # noqa: E402
+from shared.schema import init_databases  # noqa: E402
+
+ADMIN, PASSWORD = "bench@example.com", "B3nch-Passw0rd"
+SECRET = "bench-internal-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"nothing listens on port {port}")
+
+
+def database_urls(folder: str, mysql_url: str | None) -> dict[str, str]:
+    names = ("vmail", "iredapd", "iredadmin")
+    if mysql_url:
+        tag = os.urandom(4).hex()
+        return {name: f"{mysql_url}/mailapi_bench_{tag}_{name}" for name in names}
+    return {name: f"sqlite:///{folder}/{name}.db" for name in names}
+
+
+def drop_mysql(urls: dict[str, str]) -> None:
+    for proxy in db.DATABASES.values():
+        if proxy.obj is not None:
+            proxy.obj.close_all()
+    import pymysql
+    from playhouse import db_url
+
+    for url in urls.values():
+        params = db_url.parse(url)
+        connection = pymysql.connect(
+            host=params.get("host", "127.0.0.1"),
+            port=params.get("port", 3306),
+            user=params.get("user", "root"),
+            password=params.get("passwd", ""),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{params['database']}`")
+        connection.close()
+
+
+@dataclasses.dataclass
+class System:
+    """Databases plus processes started from Procfile lines; stopped by PID on exit."""
+
+    mysql_url: str | None = None
+    threads: int = 8
+    workers: int = 2
+    processes: list = dataclasses.field(default_factory=list)
+
+    def __enter__(self):
+        self.folder = tempfile.mkdtemp(prefix="mailapi-bench-")
+        self.urls = database_urls(self.folder, self.mysql_url)
+        self.config = dataclasses.replace(
+            Config(),
+            vmail_db_url=self.urls["vmail"],
+            iredapd_db_url=self.urls["iredapd"],
+            iredadmin_db_url=self.urls["iredadmin"],
+            internal_secret=SECRET,
+            db_pool_size=self.threads,
+        )
+        init_databases(self.config)
+        create_global_admin(ADMIN, PASSWORD, self.config)
+        db.release_connections()
+        self.ports = {}
+        self.env = dict(os.environ)
+        self.env.update(
+            {
+                "PATH": str(Path(sys.executable).parent) + os.pathsep + self.env["PATH"],
+                "VMAIL_DB_URL": self.urls["vmail"],
+                "IREDAPD_DB_URL": self.urls["iredapd"],
+                "IREDADMIN_DB_URL": self.urls["iredadmin"],
+                "ENABLE_RESTFUL_API": "true",
+                "SESSION_COOKIE_SECURE": "false",
+                "INTERNAL_SECRET": SECRET,
+                "IDENTITY_MAX_AGE": "3600",  # wrk replays one signed header set
+                "GUNICORN_WORKERS": str(self.workers),
+                "GUNICORN_THREADS": str(self.threads),
+                "DB_POOL_SIZE": str(self.threads),
+                "GUNICORN_LOGLEVEL": "warning",
+                "API_ERROR_STATUS": "rest",  # so that wrk counts a failure as non-2xx
+            }
+        )
+        for name in ("gateway", "domain", "user", "alias", "throttle"):
+            port = self.ports[name] = free_port()
+            var = "GATEWAY_BIND" if name == "gateway" else f"{name.upper()}_SERVICE_BIND"
+            self.env[var] = f"127.0.0.1:{port}"
+        return self
+
+    def start(self, name: str, command: str | None = None) -> None:
+        if command is None:
+            lines = dict(
+                line.split(": ", 1)
+                for line in (ROOT / "Procfile").read_text().splitlines()
+                if line.strip()
+            )
+            command = lines[name]
+        self.ports.setdefault(name, free_port())
+        process = subprocess.Popen(
+            ["bash", "-c", command],
+            cwd=ROOT,
+            env=self.env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+        )
+        self.processes.append(process)
+        wait_for_port(self.ports[name])
+
+    def __exit__(self, *exc):
+        for process in self.processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            process.wait(timeout=20)
+        if self.mysql_url:
+            drop_mysql(self.urls)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url: str, headers: dict[str, str], seconds: int, connections: int, threads: int = 2):
+    """requests/s, p50 ms, p99 ms (and non-2xx count) of one wrk run."""
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    latency = {p: float(v) * UNITS[u] for p, v, u in WRK_LATENCY.findall(output)}
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return rate, latency["50"], latency["99"], int(errors.group(1)) if errors else 0
+
+
+def login_cookie(gateway_port: int, config) -> str:
+    import urllib3
+
+    response = urllib3.request(
+        "POST",
+        f"http://127.0.0.1:{gateway_port}/api/login",
+        body=f"username={ADMIN}&password={PASSWORD}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.json() == {"_success": True}, response.data
+    return response.headers["Set-Cookie"].split(";", 1)[0]
