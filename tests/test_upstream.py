@@ -1,0 +1,108 @@
+"""The production transport against real sockets, and database outages."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from gateway.upstream import BUFFER_LIMIT, HttpTransport
+from shared.config import Config
+from shared.errors import ApiError
+from tests.conftest import login
+from tests.helpers import failure
+
+BIG = b"x" * (BUFFER_LIMIT * 3)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):  # noqa: N802
+        body = BIG if self.path == "/big" else b'{"_success":true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "keep-alive")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+
+
+@pytest.fixture
+def silent_port():
+    """A socket that accepts connections and never answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+def transport(port: int, read_timeout: float = 5.0) -> HttpTransport:
+    config = dataclasses.replace(
+        Config(),
+        service_binds=(("domain", f"127.0.0.1:{port}"),),
+        upstream_read_timeout=read_timeout,
+        upstream_connect_timeout=0.5,
+    )
+    return HttpTransport(config)
+
+
+def test_small_answers_are_buffered_and_hop_by_hop_headers_dropped(server):
+    answer = transport(server).request("domain", "GET", "/small", {}, b"")
+    assert answer.body == b'{"_success":true}'
+    names = {name.lower() for name, _ in answer.headers}
+    assert "content-type" in names and "connection" not in names
+    assert "content-length" not in names
+
+
+def test_large_answers_are_streamed(server):
+    answer = transport(server).request("domain", "GET", "/big", {}, b"")
+    assert answer.body is None
+    assert b"".join(answer.stream) == BIG
+
+
+def test_upstream_timeout(silent_port):
+    with pytest.raises(ApiError) as err:
+        transport(silent_port, read_timeout=0.3).request("domain", "GET", "/x", {}, b"")
+    assert err.value.code == "UPSTREAM_TIMEOUT"
+
+
+def test_connection_refused():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    with pytest.raises(ApiError) as err:
+        transport(port).request("domain", "POST", "/x", {}, b"a=1")
+    assert err.value.code == "SERVICE_UNAVAILABLE"
+
+
+def test_database_outage_answers_cleanly(make_api, global_admin, tmp_path):
+    client = login(make_api())
+    broken = make_api(vmail_db_url=f"sqlite:///{tmp_path}/missing/dir/vmail.db")
+    broken.cookiejar = client.cookiejar
+    answer = broken.get("/api/domain/example.com")
+    assert failure(answer) == "DATABASE_UNAVAILABLE"
+    assert "_detail" not in answer.json
+
+
+def test_unreachable_mysql_answers_cleanly(make_api, global_admin):
+    client = login(make_api())
+    broken = make_api(vmail_db_url="mysql://root@127.0.0.1:1/vmail")
+    broken.cookiejar = client.cookiejar
+    assert failure(broken.get("/api/domain/example.com")) == "DATABASE_UNAVAILABLE"
