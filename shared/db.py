@@ -130,3 +130,36 @@ class PreparedQuery:
         markers = {self._marker(name): value for name, value in values.items()}
         params = [markers.get(p, p) if isinstance(p, str) else p for p in template]
         return list(database.execute_sql(sql, params).fetchall())
+
+
+def stream_rows(query, batch: int = 500):
+    """Yield a query's rows as dicts, on a connection of its own, from a server-side cursor.
+
+    Used for list answers that are streamed after the responder returned (and after the
+    per-request connection went back to its pool): memory stays flat however many rows.
+    """
+    proxy = query.model._meta.database
+    database = proxy.obj
+    sql, params = query.sql()
+    converters = [getattr(column, "python_value", None) for column in query._returning]
+    with database.connection_context():
+        if is_mysql(database):
+            import pymysql.cursors
+
+            cursor = database.connection().cursor(pymysql.cursors.SSCursor)
+            cursor.execute(sql, params)
+        else:
+            cursor = database.execute_sql(sql, params)
+        try:
+            names = [description[0] for description in cursor.description]
+            while True:
+                rows = cursor.fetchmany(batch)
+                if not rows:
+                    break
+                for row in rows:
+                    yield {
+                        name: convert(value) if convert and value is not None else value
+                        for name, convert, value in zip(names, converters, row, strict=True)
+                    }
+        finally:
+            cursor.close()

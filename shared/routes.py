@@ -23,8 +23,10 @@ def _route(template: str, methods: str, resource: str) -> Route:
 
 CATALOGUE: dict[str, tuple[Route, ...]] = {
     "domain": (
-        _route("/domain/{domain}", "GET POST DELETE", "domain"),
+        _route("/domains", "GET", "domains"),
+        _route("/domain/{domain}", "GET POST PUT DELETE", "domain"),
         _route("/domain/{domain}/keep_mailbox_days/{days}", "DELETE", "domain_keep_days"),
+        _route("/domain/admins/{domain}", "PUT", "domain_admins"),
     ),
     "user": (),
     "alias": (),

@@ -185,3 +185,6 @@ def login(client, username=ADMIN, password=ADMIN_PASSWORD):
 def admin_api(api, global_admin):
     """The gateway client, logged in as a global admin."""
     return login(api)
+
+
+from tests.postfix import postfix  # noqa: E402,F401  (the fixture, for every test module)

@@ -94,9 +94,17 @@ def test_unknown_route(api):
     assert failure(api.get("/api/no/such/route")) == "NOT_FOUND"
 
 
-@pytest.mark.parametrize("method", ["patch", "put", "options"])
-def test_wrong_method_before_authentication(api, method):
-    answer = getattr(api, method)("/api/domain/example.net")
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("patch", "/api/domain/example.net"),
+        ("options", "/api/domain/example.net"),
+        ("put", "/api/domains"),
+        ("delete", "/api/domain/admins/example.net"),
+    ],
+)
+def test_wrong_method_before_authentication(api, method, path):
+    answer = getattr(api, method)(path)
     assert failure(answer) == "METHOD_NOT_ALLOWED"
 
 

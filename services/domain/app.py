@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from services.domain.domains import DomainKeepDaysResource, DomainResource
+from services.domain.domains import (
+    DomainAdminsResource,
+    DomainKeepDaysResource,
+    DomainResource,
+    DomainsResource,
+)
 from shared.app import create_service_app
 from shared.config import Config
 
@@ -11,8 +16,10 @@ def create_app(config: Config | None = None):
     config = config or Config.from_env()
     domain = DomainResource(config)
     resources = {
+        "domains": DomainsResource(),
         "domain": domain,
         "domain_keep_days": DomainKeepDaysResource(domain),
+        "domain_admins": DomainAdminsResource(),
     }
     return create_service_app(config, "domain", resources)
 

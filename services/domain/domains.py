@@ -1,19 +1,43 @@
-"""Resources of one domain: /domain/{domain} and /domain/{domain}/keep_mailbox_days/{days}."""
+"""Resources of the domain service: /domains, /domain/{domain}, …/keep_mailbox_days, /admins."""
 
 from __future__ import annotations
 
-from shared import audit
-from shared.envelope import answer
+from shared import audit, paging
+from shared.db import stream_rows
+from shared.envelope import answer, stream_list
 from shared.errors import ApiError
 from shared.params import Params, path_domain
 from shared.rules import access
 from shared.rules import domains as rules
+from shared.rules.domain_admins import update_domain_admins
 
 
 def keep_days(value: str) -> int:
     if not value.isdigit():
         raise ApiError("INVALID_NUMBER", "keep_mailbox_days must be a non-negative integer")
     return int(value)
+
+
+class DomainsResource:
+    """GET /domains: profiles (streamed), or names with name_only=yes."""
+
+    def on_get(self, req, resp):
+        params = Params.from_request(req)
+        query = rules.domains_query(req.context.identity, params)
+        to_json = rules.row_to_profile
+        if params.get_bool("name_only", False):
+            query = query.select(rules.Domain.domain)
+            to_json = _domain_name
+        if paging.wants_page(params):
+            rows, extra = paging.page(query, rules.Domain.domain, params, to_json)
+            answer(resp, rows, **extra)
+            return
+        resp.content_type = "application/json; charset=utf-8"
+        resp.stream = stream_list(stream_rows(query), key=to_json)
+
+
+def _domain_name(row: dict) -> str:
+    return row["domain"]
 
 
 class DomainResource:
@@ -29,17 +53,29 @@ class DomainResource:
         domain = path_domain(domain)
         caller = req.context.identity
         access.require_write(caller)
-        access.require_global(caller)
         params = Params.from_request(req)
-        rules.create_domain(domain, params, self._config)
+        rules.create_domain(caller, domain, params, self._config)
         audit.record(caller, "create", f"Create domain: {domain}", domain=domain)
+        answer(resp)
+
+    def on_put(self, req, resp, domain):
+        domain = path_domain(domain)
+        caller = req.context.identity
+        access.require_write(caller)
+        access.require_domain(caller, domain)
+        params = Params.from_request(req)
+        rules.update_domain(domain, params, self._config)
+        changed = ", ".join(sorted(params.names())) or "nothing"
+        audit.record(caller, "update", f"Update domain: {domain} ({changed})", domain=domain)
         answer(resp)
 
     def on_delete(self, req, resp, domain, days: str | None = None):
         domain = path_domain(domain)
         caller = req.context.identity
         access.require_write(caller)
-        access.require_global(caller)
+        if not caller.is_global:
+            access.require_domain(caller, domain)
+            rules.require_domain_creator(caller)
         kept = keep_days(days) if days is not None else None
         rules.delete_domain(domain, caller.admin, kept)
         audit.record(caller, "delete", f"Delete domain: {domain}", domain=domain)
@@ -54,3 +90,15 @@ class DomainKeepDaysResource:
 
     def on_delete(self, req, resp, domain, days):
         self._domain.on_delete(req, resp, domain, days)
+
+
+class DomainAdminsResource:
+    def on_put(self, req, resp, domain):
+        domain = path_domain(domain)
+        caller = req.context.identity
+        access.require_write(caller)
+        access.require_domain(caller, domain)
+        params = Params.from_request(req)
+        update_domain_admins(domain, params)
+        audit.record(caller, "update", f"Update admins of domain: {domain}", domain=domain)
+        answer(resp)
