@@ -6,6 +6,7 @@ unknown route / wrong method → authentication → the service.
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 import falcon
@@ -23,6 +24,7 @@ from shared.params import Params
 from shared.routes import CATALOGUE
 
 PATH_SAFE = "/@:+,;=!$&'()*~"
+log = logging.getLogger("mailapi.gateway")
 
 
 class GatewayMiddleware:
@@ -102,6 +104,11 @@ class ForwardResource:
         upstream = self._transport.request(
             self.service, req.method, target, headers, req.context.body
         )
+        content_type = dict((k.lower(), v) for k, v in upstream.headers).get("content-type", "")
+        if not content_type.startswith("application/json"):
+            # Never pass on what is not the API's envelope (a server's own HTML error page).
+            log.warning("%s service answered %s %s", self.service, upstream.status, content_type)
+            raise ApiError("SERVICE_UNAVAILABLE", f"the {self.service} service failed to answer")
         resp.status = falcon.code_to_http_status(upstream.status)
         for name, value in upstream.headers:
             resp.append_header(name, value)

@@ -154,10 +154,11 @@ def service_apps(config):
 def make_api(config):
     """A WebTest client of the gateway (in-process services), with config overrides."""
 
-    def factory(services=tuple(SERVICE_FACTORIES), remote_addr="127.0.0.1", **overrides):
+    def factory(services=tuple(SERVICE_FACTORIES), remote_addr="127.0.0.1", apps=None, **overrides):
         cfg = dataclasses.replace(config, **overrides)
-        apps = {name: SERVICE_FACTORIES[name](cfg) for name in services}
-        app = create_gateway(cfg, InProcessTransport(apps))
+        service_apps = {name: SERVICE_FACTORIES[name](cfg) for name in services}
+        service_apps.update(apps or {})
+        app = create_gateway(cfg, InProcessTransport(service_apps))
         return webtest.TestApp(app, extra_environ={"REMOTE_ADDR": remote_addr})
 
     return factory

@@ -45,3 +45,15 @@ def add_domain_admin(username: str, domain: str) -> None:
     now = utcnow()
     DomainAdmin.insert(username=username, domain=domain, created=now, modified=now).execute()
     db.release_connections()
+
+
+def add_user_rows(address: str, **columns) -> None:
+    """A working mailbox as DATA-MODEL.md §2 defines it: the mailbox row plus its self row."""
+    from shared.models.vmail import Forwarding
+
+    add_mailbox(address, **columns)
+    domain = address.split("@")[1]
+    Forwarding.insert(
+        address=address, forwarding=address, domain=domain, dest_domain=domain, is_forwarding=1
+    ).execute()
+    db.release_connections()

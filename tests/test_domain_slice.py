@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 
 import pytest
 
@@ -259,3 +260,34 @@ def test_domain_admin_cannot_create_or_delete(domain_admin_api):
     assert failure(domain_admin_api.post("/api/domain/new.org")) == "PERMISSION_DENIED"
     assert failure(domain_admin_api.delete("/api/domain/mine.org")) == "PERMISSION_DENIED"
     assert len(rows(Domain.select())) == 2
+
+
+class StatementCounter(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record):
+        self.count += 1
+
+
+def _statements_to_delete(admin_api, mailboxes: int) -> int:
+    add_domain("big.org")
+    for n in range(mailboxes):
+        add_mailbox(f"user{n}@big.org")
+    counter = StatementCounter()
+    logger = logging.getLogger("peewee")
+    logger.addHandler(counter)
+    logger.setLevel(logging.DEBUG)
+    try:
+        assert admin_api.delete("/api/domain/big.org").json == {"_success": True}
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(logging.NOTSET)
+    assert len(rows(DeletedMailbox.select())) == mailboxes
+    DeletedMailbox.delete().execute()
+    return counter.count
+
+
+def test_delete_issues_the_same_statements_whatever_the_size(admin_api):
+    assert _statements_to_delete(admin_api, 2) == _statements_to_delete(admin_api, 40)

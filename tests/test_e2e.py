@@ -197,3 +197,28 @@ def test_honcho_starts_the_whole_procfile(environment, tmp_path):
     for port in ports.values():
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+
+
+def test_a_domain_admin_of_many_domains_passes_the_real_servers(processes):
+    """The signed identity lists every managed domain: 800 of them make a ~20 kB header."""
+    from shared import db
+    from shared.models.vmail import Domain, DomainAdmin
+    from shared.timeutil import utcnow
+    from tests.helpers import add_mailbox
+
+    now = utcnow()
+    names = [f"customer-domain-{n:04d}.example.org" for n in range(800)]
+    Domain.insert_many([{"domain": n, "created": now, "modified": now} for n in names]).execute()
+    DomainAdmin.insert_many(
+        [{"username": "boss@example.org", "domain": n} for n in names]
+    ).execute()
+    db.release_connections()
+    add_mailbox("boss@example.org", password="B0ss-Passw0rd", isadmin=1)
+    _, _, _, ports = processes
+    client = Client(ports["gateway"])
+    answer = client.call(
+        "POST", "/api/login", {"username": "boss@example.org", "password": "B0ss-Passw0rd"}
+    )
+    assert answer == {"_success": True}
+    assert client.call("GET", f"/api/domain/{names[-1]}")["_data"]["domain"] == names[-1]
+    assert len(client.call("GET", "/api/domains?name_only=yes")["_data"]) == 800

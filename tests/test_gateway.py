@@ -404,3 +404,13 @@ def test_old_signature_is_refused(direct, config):
     assert direct.simulate_get("/domain/example.net", headers=headers).json["_msg"] == (
         "NOT_AUTHORIZED"
     )
+
+
+def test_a_non_json_upstream_answer_becomes_an_envelope(make_api, global_admin):
+    def html_app(environ, start_response):
+        start_response("400 Bad Request", [("Content-Type", "text/html")])
+        return [b"<html>Request Header Fields Too Large</html>"]
+
+    client = login(make_api(apps={"domain": html_app}))
+    answer = client.get("/api/domain/example.net")
+    assert failure(answer) == "SERVICE_UNAVAILABLE"
