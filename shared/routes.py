@@ -28,7 +28,13 @@ CATALOGUE: dict[str, tuple[Route, ...]] = {
         _route("/domain/{domain}/keep_mailbox_days/{days}", "DELETE", "domain_keep_days"),
         _route("/domain/admins/{domain}", "PUT", "domain_admins"),
     ),
-    "user": (),
+    "user": (
+        _route("/user/{mail}", "GET POST PUT DELETE", "user"),
+        _route("/user/{mail}/keep_mailbox_days/{days}", "DELETE", "user_keep_days"),
+        _route("/user/{mail}/change_email/{new_mail}", "POST", "user_change_email"),
+        _route("/users/{domain}", "GET PUT", "users"),
+        _route("/verify_password/user/{mail}", "POST", "verify_password_user"),
+    ),
     "alias": (),
     "throttle": (),
 }

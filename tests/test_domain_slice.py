@@ -224,6 +224,22 @@ def test_delete_keeps_a_standalone_admin_whose_address_is_in_the_domain(admin_ap
     assert failure(admin_api.get("/api/domain/example.com")) == "NO_SUCH_DOMAIN"
 
 
+def test_delete_gives_the_self_row_back_to_mailboxes_that_forwarded_there(admin_api):
+    _populate("example.com")
+    add_domain("other.org")
+    add_mailbox("carol@other.org")
+    Forwarding.insert(
+        address="carol@other.org", forwarding="alice@example.com", domain="other.org",
+        dest_domain="example.com", is_forwarding=1,
+    ).execute()  # fmt: skip
+    db.release_connections()
+    admin_api.delete("/api/domain/example.com")
+    carol = rows(Forwarding.select().where(Forwarding.address == "carol@other.org"))
+    assert [(r["forwarding"], r["is_forwarding"], r["active"]) for r in carol] == [
+        ("carol@other.org", 1, 1)
+    ]
+
+
 def test_delete_keeps_other_domains(admin_api):
     _populate("example.com")
     add_domain("other.org")

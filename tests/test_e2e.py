@@ -144,7 +144,7 @@ def test_calls_through_the_gateway(processes):
     assert data["description"] == "E2E"
     assert client.call("DELETE", "/api/domain/example.com") == {"_success": True}
     assert client.call("GET", "/api/domain/example.com")["_msg"] == "NO_SUCH_DOMAIN"
-    assert client.call("GET", "/api/users/example.com")["_msg"] == "NOT_FOUND"
+    assert client.call("GET", "/api/users/example.com")["_msg"] == "NO_SUCH_DOMAIN"
 
 
 def test_a_stopped_service_answers_cleanly_and_heals(processes):

@@ -40,3 +40,34 @@ def require_existing_local(addresses, name: str) -> None:
             local_domains[domain] = is_local_domain(domain)
         if local_domains[domain] and not address_exists(address):
             raise ApiError("NO_SUCH_ACCOUNT", f"{name}: {address}")
+
+
+def forwarding_sources_to(where) -> list[str]:
+    """Mailboxes with a forwarding row matched by `where` (before those rows are deleted)."""
+    query = Forwarding.select(Forwarding.address).where(where & (Forwarding.is_forwarding == 1))
+    return sorted({row.address for row in query})
+
+
+def restore_self_rows(addresses: list[str]) -> None:
+    """A mailbox never has zero forwardings rows: give the self row back to those left without.
+
+    Without it a catch-all swallows the mailbox's mail (DATA-MODEL.md §2).
+    """
+    if not addresses:
+        return
+    still = {
+        row.address
+        for row in Forwarding.select(Forwarding.address).where(
+            Forwarding.address.in_(addresses) & (Forwarding.is_forwarding == 1)
+        )
+    }
+    orphans = Mailbox.select(Mailbox.username, Mailbox.domain, Mailbox.active).where(
+        Mailbox.username.in_([a for a in addresses if a not in still])
+    )
+    rows = [
+        {"address": m.username, "forwarding": m.username, "domain": m.domain,
+         "dest_domain": m.domain, "is_forwarding": 1, "active": m.active}
+        for m in orphans
+    ]  # fmt: skip
+    if rows:
+        Forwarding.insert_many(rows).execute()

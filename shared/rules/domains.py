@@ -32,7 +32,11 @@ from shared.models.vmail import (
     UsedQuota,
 )
 from shared.params import Params
-from shared.rules.addresses import require_existing_local
+from shared.rules.addresses import (
+    forwarding_sources_to,
+    require_existing_local,
+    restore_self_rows,
+)
 from shared.timeutil import utcnow, utctoday
 from shared.validation import domain_of
 
@@ -463,9 +467,13 @@ def delete_domain(domain: str, admin: str, keep_days: int | None) -> None:
         if not lock_for_update(Domain.select().where(Domain.domain == domain)).exists():
             raise ApiError("NO_SUCH_DOMAIN", domain)
         record_deleted_mailboxes(Mailbox.domain == domain, admin, delete_date)
+        forwarders = forwarding_sources_to(
+            (Forwarding.dest_domain == domain) & (Forwarding.domain != domain)
+        )
         Forwarding.delete().where(
             (Forwarding.domain == domain) | (Forwarding.dest_domain == domain)
         ).execute()
+        restore_self_rows(forwarders)
         Moderator.delete().where(
             (Moderator.domain == domain) | (Moderator.dest_domain == domain)
         ).execute()
