@@ -52,6 +52,9 @@ def open_database(url: str, pool_size: int = 8, pool_timeout: int = 10) -> peewe
             },
             check_same_thread=False,
             field_types=SQLITE_FIELD_TYPES,
+            # Writers take the write lock at BEGIN: a transaction that read (a limit, a free
+            # address) can then never fail to upgrade, it waits for busy_timeout instead.
+            lock_type="IMMEDIATE",
             **pool,
             **params,
         )

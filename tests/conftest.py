@@ -188,4 +188,5 @@ def admin_api(api, global_admin):
     return login(api)
 
 
+from tests.dovecot import dovecot, dovecot_server  # noqa: E402,F401
 from tests.postfix import postfix  # noqa: E402,F401  (the fixture, for every test module)

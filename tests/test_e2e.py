@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import shlex
 import signal
@@ -82,9 +83,9 @@ def environment(config, global_admin):
             "ENABLE_RESTFUL_API": "true",
             "SESSION_COOKIE_SECURE": "false",
             "INTERNAL_SECRET": "e2e-secret",
-            "GUNICORN_WORKERS": "1",
-            "GUNICORN_THREADS": "4",
-            "DB_POOL_SIZE": "4",
+            "GUNICORN_WORKERS": "2",
+            "GUNICORN_THREADS": "8",
+            "DB_POOL_SIZE": "8",
             "UPSTREAM_CONNECT_TIMEOUT": "1",
             "GATEWAY_BIND": f"127.0.0.1:{ports['gateway']}",
         }
@@ -222,3 +223,41 @@ def test_a_domain_admin_of_many_domains_passes_the_real_servers(processes):
     assert answer == {"_success": True}
     assert client.call("GET", f"/api/domain/{names[-1]}")["_data"]["domain"] == names[-1]
     assert len(client.call("GET", "/api/domains?name_only=yes")["_data"]) == 800
+
+
+def _concurrently(ports, cookie, calls) -> list[str]:
+    """Run (method, path, fields) calls at once, each on its own connection; their outcomes."""
+
+    def one(call):
+        client = Client(ports["gateway"])
+        client.cookie = cookie
+        answer = client.call(*call)
+        return "ok" if answer["_success"] else answer["_msg"]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(one, calls))
+
+
+def test_concurrent_creates_never_exceed_the_limit(processes):
+    _, _, _, ports = processes
+    client = Client(ports["gateway"])
+    client.login()
+    assert client.call("POST", "/api/domain/example.com", {"numberOfUsers": "20"})["_success"]
+    calls = [("POST", f"/api/user/u{n}@example.com", {"password": "Us3r-Passw0rd"})
+             for n in range(50)]  # fmt: skip
+    outcomes = _concurrently(ports, client.cookie, calls)
+    assert outcomes.count("ok") == 20, outcomes
+    assert outcomes.count("EXCEEDED_DOMAIN_ACCOUNT_LIMIT") == 30, outcomes
+    users = client.call("GET", "/api/users/example.com?email_only=yes")["_data"]
+    assert len(users) == 20
+
+
+def test_concurrent_creates_of_one_address(processes):
+    _, _, _, ports = processes
+    client = Client(ports["gateway"])
+    client.login()
+    client.call("POST", "/api/domain/example.com")
+    calls = [("POST", "/api/user/same@example.com", {"password": "Us3r-Passw0rd"})] * 20
+    outcomes = _concurrently(ports, client.cookie, calls)
+    assert outcomes.count("ok") == 1, outcomes
+    assert outcomes.count("ALREADY_EXISTS") == 19, outcomes

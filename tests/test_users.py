@@ -7,6 +7,7 @@ import datetime
 import pytest
 
 from shared import db
+from shared.errors import ApiError
 from shared.models.iredadmin import Log
 from shared.models.iredapd import Throttle, ThrottleTracking
 from shared.models.vmail import (
@@ -506,3 +507,44 @@ def test_alias_domain_rows_do_not_block_users(admin_api, domain):
     AliasDomain.insert(alias_domain="example.net", target_domain="example.com").execute()
     db.release_connections()
     assert create(admin_api) == {"_success": True}
+
+
+def test_a_create_waits_for_a_transaction_holding_the_domain(admin_api, domain, config):
+    """The limit is checked under the domain row lock (FOR UPDATE / SQLite's write lock):
+    a create that starts while another transaction fills the last slot must see it."""
+    import threading
+    import time
+
+    from shared.identity import GLOBAL, Identity
+    from shared.params import Params
+    from shared.rules import users as rules
+
+    admin_api.put("/api/domain/example.com", {"numberOfUsers": "1"})
+    locked, outcome = threading.Event(), {}
+
+    def holder():
+        with db.vmail_db.atomic():
+            rules.locked_domain("example.com")
+            locked.set()
+            time.sleep(0.5)
+            Mailbox.insert(username="first@example.com", domain="example.com").execute()
+        db.release_connections()
+
+    def contender():
+        locked.wait()
+        try:
+            rules.create_user(Identity(admin="a@b.cc", role=GLOBAL), "second@example.com",
+                              Params([("password", PW)], []), config)  # fmt: skip
+            outcome["code"] = "ok"
+        except ApiError as exc:
+            outcome["code"] = exc.code
+        finally:
+            db.release_connections()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=contender)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert outcome["code"] == "EXCEEDED_DOMAIN_ACCOUNT_LIMIT"
+    assert [r["username"] for r in rows(Mailbox.select())] == ["first@example.com"]

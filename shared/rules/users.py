@@ -58,11 +58,12 @@ def locked_domain(domain: str) -> Domain:
     return row
 
 
-def get_mailbox(address: str) -> Mailbox:
-    row = Mailbox.get_or_none(Mailbox.username == address)
+def domain_settings(domain: str) -> dict:
+    """The domain's settings object (NO_SUCH_DOMAIN when there is no such domain)."""
+    row = Domain.select(Domain.settings).where(Domain.domain == domain).first()
     if row is None:
-        raise ApiError("NO_SUCH_ACCOUNT", address)
-    return row
+        raise ApiError("NO_SUCH_DOMAIN", domain)
+    return settings_text.as_object(row.settings)
 
 
 def maildir_path(address: str, now: datetime.datetime) -> str:
@@ -164,13 +165,14 @@ def create_user(caller: Identity, address: str, params: Params, config) -> None:
     language = language_param(params) or ""
     requested_quota = params.get_int("quota", None, minimum=0)
     location = mailbox_location(params)
+    # Hash before taking the domain lock: bcrypt costs a quarter of a second.
+    password = password_hash_from(params, domain_settings(domain_name), config, required=True)
     now = utcnow()
     with vmail_db.atomic():
         domain = locked_domain(domain_name)
         if domain.backupmx:
             raise ApiError("INVALID_PARAM", f"{domain_name} is a backup MX domain")
         settings = settings_text.as_object(domain.settings)
-        password = password_hash_from(params, settings, config, required=True)
         quota = (
             settings.get("default_user_quota", 0) if requested_quota is None else requested_quota
         )
@@ -315,15 +317,15 @@ def update_user(caller: Identity, address: str, params: Params, config) -> None:
     global_admin = params.get_bool("isGlobalAdmin")
     if global_admin is not None and not caller.is_global:
         raise ApiError("PERMISSION_DENIED", "isGlobalAdmin is for global admins")
-    now = utcnow()
     domain_name = domain_of(address)
+    password = password_hash_from(params, domain_settings(domain_name), config, required=False)
+    now = utcnow()
     with vmail_db.atomic():
         domain = locked_domain(domain_name)
         mailbox = lock_for_update(Mailbox.select().where(Mailbox.username == address)).first()
         if mailbox is None:
             raise ApiError("NO_SUCH_ACCOUNT", address)
         settings = settings_text.as_object(domain.settings)
-        password = password_hash_from(params, settings, config, required=False)
         if "password" in params or "password_hash" in params:
             columns.update(password=password, passwordlastchange=now)
         if "quota" in params:
@@ -450,11 +452,10 @@ def update_domain_users(domain_name: str, params: Params, config) -> None:
                                 "password_hash"}  # fmt: skip
     if unknown:
         raise ApiError("INVALID_PARAM", f"not for every user: {', '.join(sorted(unknown))}")
+    password = password_hash_from(params, domain_settings(domain_name), config, required=False)
     now = utcnow()
     with vmail_db.atomic():
-        domain = locked_domain(domain_name)
-        settings = settings_text.as_object(domain.settings)
-        password = password_hash_from(params, settings, config, required=False)
+        locked_domain(domain_name)
         if password is not None:
             columns.update(password=password, passwordlastchange=now)
         if not columns:
