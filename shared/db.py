@@ -166,3 +166,12 @@ def stream_rows(query, batch: int = 500):
                     }
         finally:
             cursor.close()
+
+
+def unindexed(field):
+    """`+column`: the column as an expression no index can serve.
+
+    For a low-cardinality flag (`is_forwarding`, `active`) next to a selective indexed condition:
+    SQLite without statistics would otherwise pick the flag's index and walk every account.
+    """
+    return peewee.NodeList((peewee.SQL("+"), field), glue="")

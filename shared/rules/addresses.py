@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.db import unindexed
 from shared.errors import ApiError
 from shared.models.vmail import Alias, AliasDomain, Domain, Forwarding, Mailbox
 from shared.validation import domain_of
@@ -44,7 +45,9 @@ def require_existing_local(addresses, name: str) -> None:
 
 def forwarding_sources_to(where) -> list[str]:
     """Mailboxes with a forwarding row matched by `where` (before those rows are deleted)."""
-    query = Forwarding.select(Forwarding.address).where(where & (Forwarding.is_forwarding == 1))
+    query = Forwarding.select(Forwarding.address).where(
+        where & (unindexed(Forwarding.is_forwarding) == 1)
+    )
     return sorted({row.address for row in query})
 
 
@@ -58,7 +61,7 @@ def restore_self_rows(addresses: list[str]) -> None:
     still = {
         row.address
         for row in Forwarding.select(Forwarding.address).where(
-            Forwarding.address.in_(addresses) & (Forwarding.is_forwarding == 1)
+            Forwarding.address.in_(addresses) & (unindexed(Forwarding.is_forwarding) == 1)
         )
     }
     orphans = Mailbox.select(Mailbox.username, Mailbox.domain, Mailbox.active).where(

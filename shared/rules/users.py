@@ -7,7 +7,7 @@ import datetime
 import peewee
 
 from shared import settings_text
-from shared.db import iredapd_db, lock_for_update, vmail_db
+from shared.db import iredapd_db, lock_for_update, unindexed, vmail_db
 from shared.errors import ApiError
 from shared.identity import Identity
 from shared.models.iredapd import Throttle, ThrottleTracking
@@ -216,7 +216,7 @@ def forwarding_list(address: str) -> list[str]:
     found = [
         r.forwarding
         for r in Forwarding.select(Forwarding.forwarding)
-        .where((Forwarding.address == address) & (Forwarding.is_forwarding == 1))
+        .where((Forwarding.address == address) & (unindexed(Forwarding.is_forwarding) == 1))
         .order_by(Forwarding.forwarding)
     ]
     return [] if found == [address] else found
@@ -237,9 +237,9 @@ def user_profile(address: str, hidden) -> dict:
     profile.update(
         forwardings=forwarding_list(address),
         aliases=addresses(Forwarding.select(Forwarding.address).where(
-            (Forwarding.forwarding == address) & (Forwarding.is_alias == 1))),
+            (Forwarding.forwarding == address) & (unindexed(Forwarding.is_alias) == 1))),
         member_of=addresses(Forwarding.select(Forwarding.address).where(
-            (Forwarding.forwarding == address) & (Forwarding.is_list == 1))),
+            (Forwarding.forwarding == address) & (unindexed(Forwarding.is_list) == 1))),
         sender_bcc=SenderBccUser.select(SenderBccUser.bcc_address).where(
             SenderBccUser.username == address).scalar() or "",
         recipient_bcc=RecipientBccUser.select(RecipientBccUser.bcc_address).where(
@@ -269,9 +269,9 @@ def users_query(domain: str, params: Params):
     query = Mailbox.select().where(Mailbox.domain == domain).order_by(Mailbox.username)
     status = params.get_str("status")
     if params.get_bool("disabled_only", False) or status == "disabled":
-        query = query.where(Mailbox.active == 0)
+        query = query.where(unindexed(Mailbox.active) == 0)
     elif status == "active":
-        query = query.where(Mailbox.active == 1)
+        query = query.where(unindexed(Mailbox.active) == 1)
     elif status:
         raise ApiError("INVALID_PARAM", "status must be active or disabled")
     search = params.get_str("search")
@@ -383,7 +383,7 @@ def _set_global_admin_row(address: str, on: bool, now) -> None:
 def _update_forwardings(address: str, replace, add, remove) -> None:
     current = {
         r.forwarding for r in Forwarding.select(Forwarding.forwarding).where(
-            (Forwarding.address == address) & (Forwarding.is_forwarding == 1))
+            (Forwarding.address == address) & (unindexed(Forwarding.is_forwarding) == 1))
     }  # fmt: skip
     wanted = set(replace) if replace is not None else (current | set(add)) - set(remove)
     wanted = wanted or {address}  # a mailbox never has zero forwardings rows: keep a copy
@@ -391,7 +391,7 @@ def _update_forwardings(address: str, replace, add, remove) -> None:
     gone = current - wanted
     if gone:
         Forwarding.delete().where(
-            (Forwarding.address == address) & (Forwarding.is_forwarding == 1)
+            (Forwarding.address == address) & (unindexed(Forwarding.is_forwarding) == 1)
             & Forwarding.forwarding.in_(sorted(gone))
         ).execute()  # fmt: skip
     new = sorted(wanted - current)
@@ -411,7 +411,7 @@ def _update_alias_addresses(address: str, replace, add, remove) -> None:
     }  # fmt: skip
     current = {
         r.address for r in Forwarding.select(Forwarding.address).where(
-            (Forwarding.forwarding == address) & (Forwarding.is_alias == 1))
+            (Forwarding.forwarding == address) & (unindexed(Forwarding.is_alias) == 1))
     }  # fmt: skip
     wanted = set(replace) if replace is not None else (current | set(add)) - set(remove)
     for alias in sorted(wanted - current):
@@ -421,7 +421,7 @@ def _update_alias_addresses(address: str, replace, add, remove) -> None:
     gone = current - wanted
     if gone:
         Forwarding.delete().where(
-            (Forwarding.forwarding == address) & (Forwarding.is_alias == 1)
+            (Forwarding.forwarding == address) & (unindexed(Forwarding.is_alias) == 1)
             & Forwarding.address.in_(sorted(gone))
         ).execute()  # fmt: skip
     new = sorted(wanted - current)
