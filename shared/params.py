@@ -228,3 +228,17 @@ def path_mailbox(value: str) -> str:
     if not is_mailbox_address(address):
         raise ApiError("INVALID_MAIL", address[:300])
     return address
+
+
+def path_keep_days(value: str) -> int:
+    """`…/keep_mailbox_days/<n>`: a non-negative integer (0 keeps the mailbox forever)."""
+    if not value.isdigit():
+        raise ApiError("INVALID_NUMBER", "keep_mailbox_days must be a non-negative integer")
+    return int(value)
+
+
+def list_change(current: set, replace, add, remove) -> set:
+    """The wanted set from a replace-all list (None when absent) or an add/remove pair."""
+    if replace is not None:
+        return set(replace)
+    return (set(current) | set(add or ())) - set(remove or ())

@@ -8,6 +8,13 @@ from shared.passwords import hash_password
 from shared.timeutil import utcnow
 
 
+def rows(query) -> list[dict]:
+    """The query's rows as dicts (and the connection back to its pool)."""
+    result = list(query.dicts())
+    db.release_connections()
+    return result
+
+
 def failure(response) -> str:
     """The `_msg` of an envelope that must be a failure."""
     body = response.json

@@ -25,13 +25,7 @@ from shared.models.vmail import (
 )
 from shared.timeutil import utcnow
 from tests.conftest import login
-from tests.helpers import add_domain, add_domain_admin, add_mailbox, failure
-
-
-def rows(query):
-    result = list(query.dicts())
-    db.release_connections()
-    return result
+from tests.helpers import add_domain, add_domain_admin, add_mailbox, failure, rows
 
 
 def test_create_writes_the_domain_row(admin_api):

@@ -17,13 +17,7 @@ from shared.models.vmail import (
     SenderRelayhost,
 )
 from tests.conftest import login
-from tests.helpers import add_domain, add_domain_admin, add_mailbox, failure
-
-
-def rows(query):
-    result = list(query.dicts())
-    db.release_connections()
-    return result
+from tests.helpers import add_domain, add_domain_admin, add_mailbox, failure, rows
 
 
 def domain_row(domain="example.com") -> dict:

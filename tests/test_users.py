@@ -28,15 +28,9 @@ from shared.models.vmail import (
 from shared.passwords import verify_password
 from shared.timeutil import utcnow
 from tests.conftest import login
-from tests.helpers import add_domain, add_domain_admin, add_mailbox, failure
+from tests.helpers import add_domain, add_domain_admin, add_mailbox, failure, rows
 
 PW = "Us3r-Passw0rd"
-
-
-def rows(query):
-    result = list(query.dicts())
-    db.release_connections()
-    return result
 
 
 def mailbox(address="u@example.com") -> dict:

@@ -5,17 +5,10 @@ from __future__ import annotations
 from shared import audit, paging
 from shared.db import stream_rows
 from shared.envelope import answer, stream_list
-from shared.errors import ApiError
-from shared.params import Params, path_domain
+from shared.params import Params, path_domain, path_keep_days
 from shared.rules import access
 from shared.rules import domains as rules
 from shared.rules.domain_admins import update_domain_admins
-
-
-def keep_days(value: str) -> int:
-    if not value.isdigit():
-        raise ApiError("INVALID_NUMBER", "keep_mailbox_days must be a non-negative integer")
-    return int(value)
 
 
 class DomainsResource:
@@ -76,7 +69,7 @@ class DomainResource:
         if not caller.is_global:
             access.require_domain(caller, domain)
             rules.require_domain_creator(caller)
-        kept = keep_days(days) if days is not None else None
+        kept = path_keep_days(days) if days is not None else None
         rules.delete_domain(domain, caller.admin, kept)
         audit.record(caller, "delete", f"Delete domain: {domain}", domain=domain)
         answer(resp)

@@ -7,17 +7,11 @@ from shared.db import stream_rows
 from shared.envelope import answer, stream_list
 from shared.errors import ApiError
 from shared.models.vmail import Domain, Mailbox
-from shared.params import Params, path_domain, path_mailbox
+from shared.params import Params, path_domain, path_keep_days, path_mailbox
 from shared.passwords import verify_password
 from shared.rules import access
 from shared.rules import users as rules
 from shared.validation import domain_of
-
-
-def keep_days(value: str) -> int:
-    if not value.isdigit():
-        raise ApiError("INVALID_NUMBER", "keep_mailbox_days must be a non-negative integer")
-    return int(value)
 
 
 def writable_user(req, mail: str) -> str:
@@ -56,7 +50,7 @@ class UserResource:
 
     def on_delete(self, req, resp, mail, days: str | None = None):
         address = writable_user(req, mail)
-        kept = keep_days(days) if days is not None else None
+        kept = path_keep_days(days) if days is not None else None
         rules.delete_user(address, req.context.identity.admin, kept)
         audit.record(req.context.identity, "delete", f"Delete user: {address}",
                      domain=domain_of(address), username=address)  # fmt: skip

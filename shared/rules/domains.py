@@ -31,7 +31,7 @@ from shared.models.vmail import (
     SenderRelayhost,
     UsedQuota,
 )
-from shared.params import Params
+from shared.params import Params, list_change
 from shared.rules.addresses import (
     forwarding_sources_to,
     require_existing_local,
@@ -136,11 +136,12 @@ def service_changes(params: Params, current: dict[str, str]) -> dict[str, list[s
         for service in params.get_list(name, [], lower=True):
             if service not in DOMAIN_SERVICES:
                 raise ApiError("INVALID_SERVICE", service)
-    if "services" in params:
-        return {"enabled_services": params.get_list("services", [], lower=True)}
-    services = set(filter(None, current.get("enabled_services", "").split(",")))
-    services |= set(params.get_list("addService", [], lower=True))
-    services -= set(params.get_list("removeService", [], lower=True))
+    services = list_change(
+        set(filter(None, current.get("enabled_services", "").split(","))),
+        params.get_list("services", None, lower=True),
+        params.get_list("addService", [], lower=True),
+        params.get_list("removeService", [], lower=True),
+    )
     return {"enabled_services": sorted(services)}
 
 
@@ -435,7 +436,7 @@ def _apply_alias_domains(domain: str, replace, add, remove, now) -> None:
             AliasDomain.target_domain == domain
         )
     }
-    wanted = set(replace) if replace is not None else (current | set(add)) - set(remove)
+    wanted = list_change(current, replace, add, remove)
     for name in sorted(wanted - current):
         if domain_taken(name):
             raise ApiError("ALREADY_EXISTS", name)

@@ -26,7 +26,7 @@ from shared.models.vmail import (
     SenderRelayhost,
     UsedQuota,
 )
-from shared.params import Params
+from shared.params import Params, list_change
 from shared.passwords import check_hash_prefix, check_policy, hash_password
 from shared.rules import services
 from shared.rules.addresses import (
@@ -385,8 +385,9 @@ def _update_forwardings(address: str, replace, add, remove) -> None:
         r.forwarding for r in Forwarding.select(Forwarding.forwarding).where(
             (Forwarding.address == address) & (unindexed(Forwarding.is_forwarding) == 1))
     }  # fmt: skip
-    wanted = set(replace) if replace is not None else (current | set(add)) - set(remove)
-    wanted = wanted or {address}  # a mailbox never has zero forwardings rows: keep a copy
+    wanted = list_change(current, replace, add, remove) or {
+        address
+    }  # a mailbox never has zero forwardings rows: keep a copy
     require_existing_local(sorted(wanted - current - {address}), "forwarding")
     gone = current - wanted
     if gone:
@@ -413,7 +414,7 @@ def _update_alias_addresses(address: str, replace, add, remove) -> None:
         r.address for r in Forwarding.select(Forwarding.address).where(
             (Forwarding.forwarding == address) & (unindexed(Forwarding.is_alias) == 1))
     }  # fmt: skip
-    wanted = set(replace) if replace is not None else (current | set(add)) - set(remove)
+    wanted = list_change(current, replace, add, remove)
     for alias in sorted(wanted - current):
         if domain_of(alias) not in allowed:
             raise ApiError("DOMAIN_NAME_MISMATCH", f"aliases: {alias}")
