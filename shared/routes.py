@@ -35,6 +35,11 @@ CATALOGUE: dict[str, tuple[Route, ...]] = {
         _route("/users/{domain}", "GET PUT", "users"),
         _route("/verify_password/user/{mail}", "POST", "verify_password_user"),
     ),
-    "alias": (),
+    "alias": (
+        _route("/alias/{mail}", "GET POST PUT DELETE", "alias"),
+        _route("/alias/{mail}/change_email/{new_mail}", "POST", "alias_change_email"),
+        _route("/aliases/{domain}", "GET", "aliases"),
+        _route("/maillist/{mail}", "GET POST PUT DELETE", "maillist"),
+    ),
     "throttle": (),
 }

@@ -261,3 +261,14 @@ def test_concurrent_creates_of_one_address(processes):
     outcomes = _concurrently(ports, client.cookie, calls)
     assert outcomes.count("ok") == 1, outcomes
     assert outcomes.count("ALREADY_EXISTS") == 19, outcomes
+
+
+def test_concurrent_alias_creates_never_exceed_the_limit(processes):
+    _, _, _, ports = processes
+    client = Client(ports["gateway"])
+    client.login()
+    assert client.call("POST", "/api/domain/example.com", {"numberOfAliases": "10"})["_success"]
+    calls = [("POST", f"/api/alias/a{n}@example.com", None) for n in range(30)]
+    outcomes = _concurrently(ports, client.cookie, calls)
+    assert outcomes.count("ok") == 10, outcomes
+    assert outcomes.count("EXCEEDED_DOMAIN_ALIAS_LIMIT") == 20, outcomes

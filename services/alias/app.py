@@ -1,18 +1,21 @@
-"""The alias service's app: routes from the catalogue bound to their resources.
-
-Its endpoints come with their own issue; until then the catalogue lists none, so every
-path answers NOT_FOUND in the envelope.
-"""
+"""The alias service's app: routes from the catalogue bound to their resources."""
 
 from __future__ import annotations
 
+from services.alias.aliases import AliasChangeEmailResource, AliasesResource, AliasResource
 from shared.app import create_service_app
 from shared.config import Config
 
 
 def create_app(config: Config | None = None):
     config = config or Config.from_env()
-    resources: dict[str, object] = {}
+    alias = AliasResource()
+    resources = {
+        "alias": alias,
+        "alias_change_email": AliasChangeEmailResource(),
+        "aliases": AliasesResource(),
+        "maillist": alias,
+    }
     return create_service_app(config, "alias", resources)
 
 

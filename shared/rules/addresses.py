@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.db import unindexed
+from shared.db import unindexed, values_present
 from shared.errors import ApiError
 from shared.models.vmail import Alias, AliasDomain, Domain, Forwarding, Mailbox
 from shared.validation import domain_of
@@ -32,15 +32,43 @@ def address_exists(address: str) -> bool:
     ).exists()
 
 
+IN_CHUNK = 500  # values per IN (…) list: well under SQLite's variable limit
+
+
+def chunks(items: list, size: int = IN_CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def local_domains(domains) -> set[str]:
+    """Which of these domains are handled here (domains or alias domains)."""
+    domains = set(domains)
+    return values_present(Domain.domain, domains) | values_present(
+        AliasDomain.alias_domain, domains
+    )
+
+
+def existing_addresses(addresses) -> set[str]:
+    """Which of these addresses are mailboxes, aliases or forwarding sources (set-based)."""
+    addresses = set(addresses)
+    return (
+        values_present(Mailbox.username, addresses)
+        | values_present(Alias.address, addresses)
+        | values_present(Forwarding.address, addresses)
+    )
+
+
 def require_existing_local(addresses, name: str) -> None:
-    """Destinations in a local domain must exist as an account (else NO_SUCH_ACCOUNT)."""
-    local_domains: dict[str, bool] = {}
-    for address in addresses:
-        domain = domain_of(address)
-        if domain not in local_domains:
-            local_domains[domain] = is_local_domain(domain)
-        if local_domains[domain] and not address_exists(address):
-            raise ApiError("NO_SUCH_ACCOUNT", f"{name}: {address}")
+    """Destinations in a local domain must exist as an account (else NO_SUCH_ACCOUNT).
+
+    A handful of queries whatever the number of addresses (members lists hold thousands)."""
+    addresses = list(addresses)
+    local = local_domains(domain_of(a) for a in addresses)
+    candidates = {a: strip_extension(a) for a in addresses if domain_of(a) in local}
+    found = existing_addresses(candidates.values())
+    missing = [a for a, bare in candidates.items() if bare not in found]
+    if missing:
+        raise ApiError("NO_SUCH_ACCOUNT", f"{name}: {', '.join(sorted(missing)[:5])}")
 
 
 def forwarding_sources_to(where) -> list[str]:

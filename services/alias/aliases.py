@@ -1,0 +1,90 @@
+"""Resources of the alias service: /alias/{mail}…, /aliases/{domain}, /maillist/{mail}."""
+
+from __future__ import annotations
+
+from shared import audit, paging
+from shared.db import stream_rows
+from shared.envelope import answer, stream_list
+from shared.errors import ApiError
+from shared.models.vmail import Alias, Domain
+from shared.params import Params, path_domain, path_mailbox
+from shared.rules import access
+from shared.rules import aliases as rules
+from shared.validation import domain_of
+
+
+def writable_alias(req, mail: str) -> str:
+    address = path_mailbox(mail)
+    access.require_write(req.context.identity)
+    access.require_domain(req.context.identity, domain_of(address))
+    return address
+
+
+class AliasResource:
+    """An alias; also served as /maillist/{mail} (the LDAP edition's names, backed by an alias)."""
+
+    def on_get(self, req, resp, mail):
+        address = path_mailbox(mail)
+        access.require_domain(req.context.identity, domain_of(address))
+        answer(resp, rules.alias_profile(address))
+
+    def on_post(self, req, resp, mail):
+        address = writable_alias(req, mail)
+        rules.create_alias(address, Params.from_request(req))
+        audit.record(req.context.identity, "create", f"Create alias: {address}",
+                     domain=domain_of(address), username=address)  # fmt: skip
+        answer(resp)
+
+    def on_put(self, req, resp, mail):
+        address = writable_alias(req, mail)
+        params = Params.from_request(req)
+        rules.update_alias(address, params)
+        changed = ", ".join(sorted(params.names())) or "nothing"
+        audit.record(req.context.identity, "update", f"Update alias: {address} ({changed})",
+                     domain=domain_of(address), username=address)  # fmt: skip
+        answer(resp)
+
+    def on_delete(self, req, resp, mail):
+        address = writable_alias(req, mail)
+        rules.delete_alias(address)
+        audit.record(req.context.identity, "delete", f"Delete alias: {address}",
+                     domain=domain_of(address), username=address)  # fmt: skip
+        answer(resp)
+
+
+class AliasChangeEmailResource:
+    def on_post(self, req, resp, mail, new_mail):
+        address = writable_alias(req, mail)
+        new = path_mailbox(new_mail)
+        rules.rename_alias(address, new)
+        audit.record(req.context.identity, "update", f"Rename alias: {address} -> {new}",
+                     domain=domain_of(address), username=new)  # fmt: skip
+        answer(resp)
+
+
+def _address(row: dict) -> str:
+    return row["address"]
+
+
+def _profile(row: dict) -> dict:
+    return row
+
+
+class AliasesResource:
+    def on_get(self, req, resp, domain):
+        domain = path_domain(domain)
+        access.require_domain(req.context.identity, domain)
+        params = Params.from_request(req)
+        if not Domain.select().where(Domain.domain == domain).exists():
+            raise ApiError("NO_SUCH_DOMAIN", domain)
+        query = rules.aliases_query(domain, params)
+        to_json = _profile
+        if params.get_bool("email_only", False):
+            query = query.select(Alias.address)
+            to_json = _address
+        if paging.wants_page(params):
+            rows, extra = paging.page(query, Alias.address, params, to_json)
+            answer(resp, rows, **extra)
+            return
+        resp.content_type = "application/json; charset=utf-8"
+        resp.stream = stream_list(stream_rows(query), key=to_json)
