@@ -214,3 +214,10 @@ def values_present(field, values) -> set:
         sql = f"SELECT {column} FROM {table} WHERE {column} IN ({marks})"
         found.update(row[0] for row in database.execute_sql(sql, part).fetchall())
     return found
+
+
+def upsert(query, conflict_target, update):
+    """INSERT … ON CONFLICT (target) DO UPDATE on SQLite; ON DUPLICATE KEY UPDATE on MySQL."""
+    if is_mysql(query.model._meta.database):
+        return query.on_conflict(update=update)
+    return query.on_conflict(conflict_target=conflict_target, update=update)

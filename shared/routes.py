@@ -41,5 +41,9 @@ CATALOGUE: dict[str, tuple[Route, ...]] = {
         _route("/aliases/{domain}", "GET", "aliases"),
         _route("/maillist/{mail}", "GET POST PUT DELETE", "maillist"),
     ),
-    "throttle": (),
+    "throttle": (
+        # The literal `global` wins over the placeholder (Falcon prefers literal segments).
+        _route("/throttle/global/{direction}", "GET POST DELETE", "throttle_global"),
+        _route("/throttle/{account}/{direction}", "GET POST DELETE", "throttle"),
+    ),
 }

@@ -272,3 +272,20 @@ def test_concurrent_alias_creates_never_exceed_the_limit(processes):
     outcomes = _concurrently(ports, client.cookie, calls)
     assert outcomes.count("ok") == 10, outcomes
     assert outcomes.count("EXCEEDED_DOMAIN_ALIAS_LIMIT") == 20, outcomes
+
+
+def test_concurrent_throttle_posts_make_one_row(processes):
+    _, _, _, ports = processes
+    client = Client(ports["gateway"])
+    client.login()
+    calls = [("POST", "/api/throttle/global/outbound", {"period": "60", "max_msgs": str(n)})
+             for n in range(1, 21)]  # fmt: skip
+    outcomes = _concurrently(ports, client.cookie, calls)
+    assert outcomes == ["ok"] * 20, outcomes
+    answer = client.call("GET", "/api/throttle/global/outbound")["_data"]
+    assert answer["account"] == "@." and 1 <= answer["max_msgs"] <= 20
+    from shared import db
+    from shared.models.iredapd import Throttle
+
+    assert Throttle.select().count() == 1
+    db.release_connections()

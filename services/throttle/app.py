@@ -1,18 +1,16 @@
-"""The throttle service's app: routes from the catalogue bound to their resources.
-
-Its endpoints come with their own issue; until then the catalogue lists none, so every
-path answers NOT_FOUND in the envelope.
-"""
+"""The throttle service's app: routes from the catalogue bound to their resources."""
 
 from __future__ import annotations
 
+from services.throttle.throttles import ThrottleResource
 from shared.app import create_service_app
 from shared.config import Config
 
 
 def create_app(config: Config | None = None):
     config = config or Config.from_env()
-    resources: dict[str, object] = {}
+    throttle = ThrottleResource()
+    resources = {"throttle_global": throttle, "throttle": throttle}
     return create_service_app(config, "throttle", resources)
 
 

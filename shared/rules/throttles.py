@@ -1,0 +1,104 @@
+"""iRedAPD throttle settings: one `throttle` row per (account, kind) (DATA-MODEL.md §4)."""
+
+from __future__ import annotations
+
+from shared.db import iredapd_db, upsert
+from shared.errors import ApiError
+from shared.identity import Identity
+from shared.models.iredapd import Throttle, ThrottleTracking
+from shared.models.vmail import Domain, Mailbox
+from shared.params import Params
+from shared.rules import access
+from shared.validation import domain_of, is_domain, is_mailbox_address
+
+DIRECTIONS = frozenset({"inbound", "outbound"})
+GLOBAL_ACCOUNT = "@."
+PRIORITY = {"user": 100, "domain": 60, "global": 0}
+LIMITS = ("msg_size", "max_msgs", "max_quota", "max_rcpts")
+BIGINT_MAX = 2**63 - 1
+PERIOD_MAX = 2**32 - 1  # INT UNSIGNED
+ANSWERED = ("period", "msg_size", "max_msgs", "max_quota", "max_rcpts", "account", "kind",
+            "priority")  # fmt: skip
+
+
+def direction_of(segment: str) -> str:
+    if segment not in DIRECTIONS:
+        raise ApiError("NOT_FOUND", "the direction is inbound or outbound")
+    return segment
+
+
+def resolve_account(caller: Identity, placeholder: str) -> tuple[str, int]:
+    """(`account` column value, priority) for `global`, a domain or an address; checks access."""
+    if placeholder == "global":
+        access.require_global(caller)
+        return GLOBAL_ACCOUNT, PRIORITY["global"]
+    value = placeholder.strip().lower()
+    if "@" in value:
+        if not is_mailbox_address(value):
+            raise ApiError("INVALID_MAIL", value[:300])
+        access.require_domain(caller, domain_of(value))
+        return value, PRIORITY["user"]
+    if not is_domain(value):
+        raise ApiError("INVALID_DOMAIN_NAME", value[:300])
+    access.require_domain(caller, value)
+    return "@" + value, PRIORITY["domain"]
+
+
+def require_account_exists(account: str) -> None:
+    if account == GLOBAL_ACCOUNT:
+        return
+    if account.startswith("@"):
+        if not Domain.select().where(Domain.domain == account[1:]).exists():
+            raise ApiError("NO_SUCH_DOMAIN", account[1:])
+    elif not Mailbox.select().where(Mailbox.username == account).exists():
+        raise ApiError("NO_SUCH_ACCOUNT", account)
+
+
+def limit_params(params: Params) -> dict[str, int]:
+    """The values given: period > 0; each limit -1 (inherit), 0 (none) or a positive number."""
+    values = {}
+    if "period" in params:
+        values["period"] = params.get_int("period", minimum=1, maximum=PERIOD_MAX)
+    for name in LIMITS:
+        if name in params:
+            values[name] = params.get_int(name, minimum=-1, maximum=BIGINT_MAX)
+    return values
+
+
+def get_throttle(account: str, kind: str) -> dict:
+    row = (
+        Throttle.select(*(getattr(Throttle, f) for f in ANSWERED))
+        .where((Throttle.account == account) & (Throttle.kind == kind))
+        .dicts()
+        .first()
+    )
+    return row or {}
+
+
+def set_throttle(account: str, kind: str, priority: int, params: Params) -> None:
+    """Create or update the one row of (account, kind); values left out keep what is stored."""
+    values = limit_params(params)
+    require_account_exists(account)
+    with iredapd_db.atomic():
+        exists = (
+            Throttle.select()
+            .where((Throttle.account == account) & (Throttle.kind == kind))
+            .exists()
+        )
+        if not exists and "period" not in values:
+            raise ApiError("MISSING_PARAM", "period is required for a new throttle setting")
+        row = {"account": account, "kind": kind, "priority": priority, "period": 0,
+               **dict.fromkeys(LIMITS, -1), **values}  # fmt: skip
+        update = {getattr(Throttle, name): value for name, value in values.items()}
+        update[Throttle.priority] = priority
+        # The unique (account, kind) key makes concurrent first POSTs meet in one row.
+        upsert(Throttle.insert(**row), [Throttle.account, Throttle.kind], update).execute()
+
+
+def delete_throttle(account: str, kind: str) -> None:
+    """Remove the setting; its tracking rows go first (no cascade in iRedAPD)."""
+    where = (Throttle.account == account) & (Throttle.kind == kind)
+    with iredapd_db.atomic():
+        ids = Throttle.select(Throttle.id).where(where)
+        ThrottleTracking.delete().where(ThrottleTracking.tid.in_(ids)).execute()
+        Throttle.delete().where(where).execute()
