@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+from shared.db import unindexed
 from shared.errors import ApiError
 from shared.params import Params
 
@@ -43,3 +44,24 @@ def page(query, key_field, params: Params, to_json) -> tuple[list, dict]:
     if len(rows) == limit:
         extra["_next"] = encode_cursor(rows[-1][key_field.name])
     return [to_json(row) for row in rows], extra
+
+
+def filter_list(query, params: Params, active_field, search_fields):
+    """The list filters every list GET shares: `disabled_only=yes`, `status=active|disabled`, and
+    `search` (a substring of any of `search_fields`, case-insensitive)."""
+    status = params.get_str("status")
+    if params.get_bool("disabled_only", False) or status == "disabled":
+        query = query.where(unindexed(active_field) == 0)
+    elif status == "active":
+        query = query.where(unindexed(active_field) == 1)
+    elif status:
+        raise ApiError("INVALID_PARAM", "status must be active or disabled")
+    search = params.get_str("search")
+    if search:
+        pattern = "%" + search.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
+        matches = [field**pattern for field in search_fields]
+        condition = matches[0]
+        for match in matches[1:]:
+            condition = condition | match
+        query = query.where(condition)
+    return query

@@ -13,13 +13,6 @@ from shared.rules import aliases as rules
 from shared.validation import domain_of
 
 
-def writable_alias(req, mail: str) -> str:
-    address = path_mailbox(mail)
-    access.require_write(req.context.identity)
-    access.require_domain(req.context.identity, domain_of(address))
-    return address
-
-
 class AliasResource:
     """An alias; also served as /maillist/{mail} (the LDAP edition's names, backed by an alias)."""
 
@@ -29,14 +22,14 @@ class AliasResource:
         answer(resp, rules.alias_profile(address))
 
     def on_post(self, req, resp, mail):
-        address = writable_alias(req, mail)
+        address = access.writable_account(req.context.identity, mail)
         rules.create_alias(address, Params.from_request(req))
         audit.record(req.context.identity, "create", f"Create alias: {address}",
                      domain=domain_of(address), username=address)  # fmt: skip
         answer(resp)
 
     def on_put(self, req, resp, mail):
-        address = writable_alias(req, mail)
+        address = access.writable_account(req.context.identity, mail)
         params = Params.from_request(req)
         rules.update_alias(address, params)
         changed = ", ".join(sorted(params.names())) or "nothing"
@@ -45,7 +38,7 @@ class AliasResource:
         answer(resp)
 
     def on_delete(self, req, resp, mail):
-        address = writable_alias(req, mail)
+        address = access.writable_account(req.context.identity, mail)
         rules.delete_alias(address)
         audit.record(req.context.identity, "delete", f"Delete alias: {address}",
                      domain=domain_of(address), username=address)  # fmt: skip
@@ -54,7 +47,7 @@ class AliasResource:
 
 class AliasChangeEmailResource:
     def on_post(self, req, resp, mail, new_mail):
-        address = writable_alias(req, mail)
+        address = access.writable_account(req.context.identity, mail)
         new = path_mailbox(new_mail)
         rules.rename_alias(address, new)
         audit.record(req.context.identity, "update", f"Rename alias: {address} -> {new}",

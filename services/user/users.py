@@ -14,14 +14,6 @@ from shared.rules import users as rules
 from shared.validation import domain_of
 
 
-def writable_user(req, mail: str) -> str:
-    """The address from the path, when the caller may change accounts of its domain."""
-    address = path_mailbox(mail)
-    access.require_write(req.context.identity)
-    access.require_domain(req.context.identity, domain_of(address))
-    return address
-
-
 class UserResource:
     def __init__(self, config):
         self._config = config
@@ -32,7 +24,7 @@ class UserResource:
         answer(resp, rules.user_profile(address, self._config.api_hidden_user_profiles))
 
     def on_post(self, req, resp, mail):
-        address = writable_user(req, mail)
+        address = access.writable_account(req.context.identity, mail)
         params = Params.from_request(req)
         rules.create_user(req.context.identity, address, params, self._config)
         audit.record(req.context.identity, "create", f"Create user: {address}",
@@ -40,7 +32,7 @@ class UserResource:
         answer(resp)
 
     def on_put(self, req, resp, mail):
-        address = writable_user(req, mail)
+        address = access.writable_account(req.context.identity, mail)
         params = Params.from_request(req)
         rules.update_user(req.context.identity, address, params, self._config)
         changed = ", ".join(sorted(params.names())) or "nothing"
@@ -49,7 +41,7 @@ class UserResource:
         answer(resp)
 
     def on_delete(self, req, resp, mail, days: str | None = None):
-        address = writable_user(req, mail)
+        address = access.writable_account(req.context.identity, mail)
         kept = path_keep_days(days) if days is not None else None
         rules.delete_user(address, req.context.identity.admin, kept)
         audit.record(req.context.identity, "delete", f"Delete user: {address}",
@@ -67,7 +59,7 @@ class UserKeepDaysResource:
 
 class ChangeEmailResource:
     def on_post(self, req, resp, mail, new_mail):
-        address = writable_user(req, mail)
+        address = access.writable_account(req.context.identity, mail)
         new = path_mailbox(new_mail)
         rules.rename_user(address, new)
         audit.record(req.context.identity, "update", f"Rename user: {address} -> {new}",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from shared.errors import ApiError
 from shared.identity import Identity
+from shared.params import path_mailbox
+from shared.validation import domain_of
 
 
 def require_write(caller: Identity) -> None:
@@ -19,3 +21,11 @@ def require_domain(caller: Identity, domain: str) -> None:
 def require_global(caller: Identity) -> None:
     if not caller.is_global:
         raise ApiError("PERMISSION_DENIED", "global admins only")
+
+
+def writable_account(caller: Identity, placeholder: str) -> str:
+    """The address from the path, when the caller may change accounts of its domain."""
+    address = path_mailbox(placeholder)
+    require_write(caller)
+    require_domain(caller, domain_of(address))
+    return address

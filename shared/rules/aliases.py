@@ -7,6 +7,7 @@ import peewee
 from shared.db import insert_rows, lock_for_update, unindexed, vmail_db
 from shared.errors import ApiError
 from shared.models.vmail import Alias, Domain, Forwarding, Moderator
+from shared.paging import filter_list
 from shared.params import Params, list_change
 from shared.rules.addresses import (
     chunks,
@@ -113,18 +114,7 @@ def alias_profile(address: str) -> dict:
 
 def aliases_query(domain: str, params: Params):
     query = Alias.select().where(Alias.domain == domain).order_by(Alias.address)
-    status = params.get_str("status")
-    if params.get_bool("disabled_only", False) or status == "disabled":
-        query = query.where(unindexed(Alias.active) == 0)
-    elif status == "active":
-        query = query.where(unindexed(Alias.active) == 1)
-    elif status:
-        raise ApiError("INVALID_PARAM", "status must be active or disabled")
-    search = params.get_str("search")
-    if search:
-        pattern = "%" + search.lower().replace("%", "").replace("_", "").replace("\\", "") + "%"
-        query = query.where((Alias.address**pattern) | (Alias.name**pattern))
-    return query
+    return filter_list(query, params, Alias.active, (Alias.address, Alias.name))
 
 
 def update_alias(address: str, params: Params) -> None:

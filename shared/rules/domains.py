@@ -31,6 +31,7 @@ from shared.models.vmail import (
     SenderRelayhost,
     UsedQuota,
 )
+from shared.paging import filter_list
 from shared.params import Params, list_change
 from shared.rules.addresses import (
     forwarding_sources_to,
@@ -216,18 +217,7 @@ def domains_query(caller: Identity, params: Params):
             (DomainAdmin.username == caller.admin) & (DomainAdmin.active == 1)
         )
         query = query.where(Domain.domain.in_(managed))
-    status = params.get_str("status")
-    if params.get_bool("disabled_only", False) or status == "disabled":
-        query = query.where(Domain.active == 0)
-    elif status == "active":
-        query = query.where(Domain.active == 1)
-    elif status:
-        raise ApiError("INVALID_PARAM", "status must be active or disabled")
-    search = params.get_str("search")
-    if search:
-        pattern = "%" + search.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
-        query = query.where((Domain.domain**pattern) | (Domain.description**pattern))
-    return query
+    return filter_list(query, params, Domain.active, (Domain.domain, Domain.description))
 
 
 # -- creating ------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from shared.models.vmail import (
     SenderRelayhost,
     UsedQuota,
 )
+from shared.paging import filter_list
 from shared.params import Params, list_change
 from shared.passwords import check_hash_prefix, check_policy, hash_password
 from shared.rules import services
@@ -267,18 +268,7 @@ def user_profile(address: str, hidden) -> dict:
 
 def users_query(domain: str, params: Params):
     query = Mailbox.select().where(Mailbox.domain == domain).order_by(Mailbox.username)
-    status = params.get_str("status")
-    if params.get_bool("disabled_only", False) or status == "disabled":
-        query = query.where(unindexed(Mailbox.active) == 0)
-    elif status == "active":
-        query = query.where(unindexed(Mailbox.active) == 1)
-    elif status:
-        raise ApiError("INVALID_PARAM", "status must be active or disabled")
-    search = params.get_str("search")
-    if search:
-        pattern = "%" + search.lower().replace("%", "").replace("_", "").replace("\\", "") + "%"
-        query = query.where((Mailbox.username**pattern) | (Mailbox.name**pattern))
-    return query
+    return filter_list(query, params, Mailbox.active, (Mailbox.username, Mailbox.name))
 
 
 # -- update --------------------------------------------------------------------------------
