@@ -28,6 +28,8 @@ LEGACY_NAMES = {
 ACTIVE_WORDS = {"active", "enable", "enabled", "yes", "1"}
 DISABLED_WORDS = {"disabled", "disable", "no", "0"}
 MAX_LIST_ENTRIES = 10_000
+BIGINT_MAX = 2**63 - 1
+MAX_KEEP_DAYS = 36_500
 
 _MISSING = object()
 
@@ -130,6 +132,7 @@ class Params:
         return values[-1].strip()
 
     def get_int(self, name: str, default=None, *, minimum: int | None = None, maximum=None):
+        """An integer; never beyond what a BIGINT column holds, whatever `maximum` says."""
         raw = self.get_str(name)
         if raw is None:
             return default
@@ -137,7 +140,8 @@ class Params:
             value = int(raw)
         except ValueError:
             raise ApiError("INVALID_NUMBER", f"{name} must be an integer") from None
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        maximum = BIGINT_MAX if maximum is None else min(maximum, BIGINT_MAX)
+        if (minimum is not None and value < minimum) or value > maximum or value < -BIGINT_MAX:
             raise ApiError("INVALID_NUMBER", f"{name} is out of range")
         return value
 
@@ -232,8 +236,8 @@ def path_mailbox(value: str) -> str:
 
 def path_keep_days(value: str) -> int:
     """`…/keep_mailbox_days/<n>`: a non-negative integer (0 keeps the mailbox forever)."""
-    if not value.isdigit():
-        raise ApiError("INVALID_NUMBER", "keep_mailbox_days must be a non-negative integer")
+    if not value.isdigit() or int(value) > MAX_KEEP_DAYS:
+        raise ApiError("INVALID_NUMBER", f"keep_mailbox_days must be 0 to {MAX_KEEP_DAYS}")
     return int(value)
 
 

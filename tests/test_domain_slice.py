@@ -139,6 +139,7 @@ def test_idna_domain_is_accepted(admin_api):
     [
         ({"quota": "-1"}, "INVALID_NUMBER"),
         ({"quota": "lots"}, "INVALID_NUMBER"),
+        ({"quota": "99999999999999999999999"}, "INVALID_NUMBER"),
         ({"defaultQuota": "-5"}, "INVALID_NUMBER"),
         ({"numberOfUsers": "-2"}, "INVALID_NUMBER"),
         ({"language": "klingon"}, "INVALID_LANGUAGE"),
@@ -243,7 +244,7 @@ def test_delete_keeps_other_domains(admin_api):
     assert [r["username"] for r in rows(Mailbox.select())] == ["carol@other.org"]
 
 
-@pytest.mark.parametrize("days", ["-1", "abc"])
+@pytest.mark.parametrize("days", ["-1", "abc", "36501", "99999999999999999999"])
 def test_delete_with_an_invalid_day_count(admin_api, days):
     add_domain("example.com")
     code = failure(admin_api.delete(f"/api/domain/example.com/keep_mailbox_days/{days}"))

@@ -146,6 +146,11 @@ def test_calls_through_the_gateway(processes):
     assert client.call("DELETE", "/api/domain/example.com") == {"_success": True}
     assert client.call("GET", "/api/domain/example.com")["_msg"] == "NO_SUCH_DOMAIN"
     assert client.call("GET", "/api/users/example.com")["_msg"] == "NO_SUCH_DOMAIN"
+    # Bytes that are not UTF-8 in the path answer a clean code (WebTest cannot send these).
+    assert client.call("GET", "/api/domain/%ff%fe")["_msg"] == "INVALID_DOMAIN_NAME"
+    assert client.call("POST", "/api/user/u@example.com/change_email/%ff")["_msg"] == (
+        "INVALID_MAIL"
+    )
 
 
 def test_a_stopped_service_answers_cleanly_and_heals(processes):
