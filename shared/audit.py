@@ -5,6 +5,7 @@ from __future__ import annotations
 from shared.identity import Identity
 from shared.models.iredadmin import Log
 from shared.timeutil import utcnow
+from shared.validation import domain_of
 
 
 def record(caller: Identity, event: str, msg: str, domain: str = "", username: str = "") -> None:
@@ -20,3 +21,13 @@ def record(caller: Identity, event: str, msg: str, domain: str = "", username: s
         loglevel="info",
         msg=prefix + msg,
     ).execute()
+
+
+def record_account(caller: Identity, event: str, msg: str, address: str) -> None:
+    """A log row about one account (the domain is the address's)."""
+    record(caller, event, msg, domain=domain_of(address), username=address)
+
+
+def changes(params) -> str:
+    """The names of the parameters a write was given (never their values: secrets)."""
+    return ", ".join(sorted(params.names())) or "nothing"

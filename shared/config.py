@@ -83,9 +83,6 @@ class Config:
     password_has_special_char: bool = True
     storage_base_directory: str = "/var/vmail/vmail1"
 
-    def service_url(self, service: str) -> str:
-        return "http://" + dict(self.service_binds)[service]
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
         """Build the configuration from environment variables (see .env.example)."""
@@ -121,10 +118,3 @@ class Config:
             raise ValueError("API_ERROR_STATUS must be 'compat' or 'rest'")
         if self.api_max_body_bytes < 1:
             raise ValueError("API_MAX_BODY_BYTES must be positive")
-
-
-def bind_address(process: str, environ: Mapping[str, str] | None = None) -> str:
-    """The host:port a process listens on: GATEWAY_BIND or <SERVICE>_SERVICE_BIND."""
-    env = os.environ if environ is None else environ
-    var = "GATEWAY_BIND" if process == "gateway" else f"{process.upper()}_SERVICE_BIND"
-    return env.get(var, DEFAULT_BINDS[process])

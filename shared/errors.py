@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import falcon
-
 # HTTP status of each code in API_ERROR_STATUS=rest (compat answers 200 for everything).
 REST_STATUS = {
     "LOGIN_REQUIRED": 401, "SESSION_EXPIRED": 401, "INVALID_CREDENTIALS": 401,
@@ -35,7 +33,3 @@ class ApiError(Exception):
         self.code = code
         self.detail = detail
         self.headers = headers or {}
-
-
-def status_line(code: int) -> str:
-    return falcon.code_to_http_status(code)

@@ -359,7 +359,7 @@ def test_config_from_environment():
     assert config.enable_restful_api is True
     assert config.restful_api_clients == ("10.0.0.0/8", "::1")
     assert config.session_timeout == 60
-    assert config.service_url("domain") == "http://127.0.0.1:9001"
+    assert dict(config.service_binds)["domain"] == "127.0.0.1:9001"
     with pytest.raises(ValueError):
         Config.from_env({"SESSION_TIMEOUT": "soon"})
     with pytest.raises(ValueError):

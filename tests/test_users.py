@@ -542,3 +542,17 @@ def test_a_create_waits_for_a_transaction_holding_the_domain(admin_api, domain, 
         thread.join(10)
     assert outcome["code"] == "EXCEEDED_DOMAIN_ACCOUNT_LIMIT"
     assert [r["username"] for r in rows(Mailbox.select())] == ["first@example.com"]
+
+
+def test_account_writes_are_audited_without_secrets(admin_api, domain):
+    create(admin_api)
+    put(admin_api, "u@example.com", {"password": "N3w-Passw0rd", "name": "X"})
+    admin_api.post("/api/alias/team@example.com", {"members": "u@example.com"})
+    entries = rows(Log.select().where(Log.username != "").order_by(Log.id))
+    assert [(e["event"], e["domain"], e["username"]) for e in entries] == [
+        ("create", "example.com", "u@example.com"),
+        ("update", "example.com", "u@example.com"),
+        ("create", "example.com", "team@example.com"),
+    ]
+    assert entries[1]["msg"] == "[API] Update user: u@example.com (name, password)"
+    assert all("N3w-Passw0rd" not in e["msg"] and PW not in e["msg"] for e in entries)

@@ -24,24 +24,21 @@ class AliasResource:
     def on_post(self, req, resp, mail):
         address = access.writable_account(req.context.identity, mail)
         rules.create_alias(address, Params.from_request(req))
-        audit.record(req.context.identity, "create", f"Create alias: {address}",
-                     domain=domain_of(address), username=address)  # fmt: skip
+        audit.record_account(req.context.identity, "create", f"Create alias: {address}", address)
         answer(resp)
 
     def on_put(self, req, resp, mail):
         address = access.writable_account(req.context.identity, mail)
         params = Params.from_request(req)
         rules.update_alias(address, params)
-        changed = ", ".join(sorted(params.names())) or "nothing"
-        audit.record(req.context.identity, "update", f"Update alias: {address} ({changed})",
-                     domain=domain_of(address), username=address)  # fmt: skip
+        summary = f"Update alias: {address} ({audit.changes(params)})"
+        audit.record_account(req.context.identity, "update", summary, address)
         answer(resp)
 
     def on_delete(self, req, resp, mail):
         address = access.writable_account(req.context.identity, mail)
         rules.delete_alias(address)
-        audit.record(req.context.identity, "delete", f"Delete alias: {address}",
-                     domain=domain_of(address), username=address)  # fmt: skip
+        audit.record_account(req.context.identity, "delete", f"Delete alias: {address}", address)
         answer(resp)
 
 
@@ -50,17 +47,14 @@ class AliasChangeEmailResource:
         address = access.writable_account(req.context.identity, mail)
         new = path_mailbox(new_mail)
         rules.rename_alias(address, new)
-        audit.record(req.context.identity, "update", f"Rename alias: {address} -> {new}",
-                     domain=domain_of(address), username=new)  # fmt: skip
+        audit.record_account(
+            req.context.identity, "update", f"Rename alias: {address} -> {new}", new
+        )
         answer(resp)
 
 
 def _address(row: dict) -> str:
     return row["address"]
-
-
-def _profile(row: dict) -> dict:
-    return row
 
 
 class AliasesResource:
@@ -71,7 +65,7 @@ class AliasesResource:
         if not Domain.select().where(Domain.domain == domain).exists():
             raise ApiError("NO_SUCH_DOMAIN", domain)
         query = rules.aliases_query(domain, params)
-        to_json = _profile
+        to_json = dict
         if params.get_bool("email_only", False):
             query = query.select(Alias.address)
             to_json = _address

@@ -52,14 +52,12 @@ class DomainResource:
         answer(resp)
 
     def on_put(self, req, resp, domain):
-        domain = path_domain(domain)
         caller = req.context.identity
-        access.require_write(caller)
-        access.require_domain(caller, domain)
+        domain = access.writable_domain(caller, domain)
         params = Params.from_request(req)
         rules.update_domain(domain, params, self._config)
-        changed = ", ".join(sorted(params.names())) or "nothing"
-        audit.record(caller, "update", f"Update domain: {domain} ({changed})", domain=domain)
+        audit.record(caller, "update", f"Update domain: {domain} ({audit.changes(params)})",
+                     domain=domain)  # fmt: skip
         answer(resp)
 
     def on_delete(self, req, resp, domain, days: str | None = None):
@@ -87,10 +85,8 @@ class DomainKeepDaysResource:
 
 class DomainAdminsResource:
     def on_put(self, req, resp, domain):
-        domain = path_domain(domain)
         caller = req.context.identity
-        access.require_write(caller)
-        access.require_domain(caller, domain)
+        domain = access.writable_domain(caller, domain)
         params = Params.from_request(req)
         update_domain_admins(domain, params)
         audit.record(caller, "update", f"Update admins of domain: {domain}", domain=domain)

@@ -25,14 +25,18 @@ class ThrottleResource:
         params = Params.from_request(req)
         rules.set_throttle(resolved, kind, priority, params)
         values = ", ".join(f"{k}={params.get_str(k)}" for k in sorted(params.names()))
-        audit.record(req.context.identity, "update", f"Set {kind} throttle of {resolved}: {values}",
-                     domain=resolved.rsplit("@", 1)[-1].lstrip("."), username=resolved)  # fmt: skip
+        _record(req, "update", f"Set {kind} throttle of {resolved}: {values}", resolved)
         answer(resp)
 
     def on_delete(self, req, resp, direction, account="global"):
         access.require_write(req.context.identity)
         resolved, kind, _ = self._target(req, account, direction)
         rules.delete_throttle(resolved, kind)
-        audit.record(req.context.identity, "delete", f"Delete {kind} throttle of {resolved}",
-                     domain=resolved.rsplit("@", 1)[-1].lstrip("."), username=resolved)  # fmt: skip
+        _record(req, "delete", f"Delete {kind} throttle of {resolved}", resolved)
         answer(resp)
+
+
+def _record(req, event: str, msg: str, account: str) -> None:
+    """Audit a throttle write; `@.` (global) has no domain, `@domain` no user."""
+    domain = account.rsplit("@", 1)[-1].lstrip(".")
+    audit.record(req.context.identity, event, msg, domain=domain, username=account)

@@ -27,25 +27,22 @@ class UserResource:
         address = access.writable_account(req.context.identity, mail)
         params = Params.from_request(req)
         rules.create_user(req.context.identity, address, params, self._config)
-        audit.record(req.context.identity, "create", f"Create user: {address}",
-                     domain=domain_of(address), username=address)  # fmt: skip
+        audit.record_account(req.context.identity, "create", f"Create user: {address}", address)
         answer(resp)
 
     def on_put(self, req, resp, mail):
         address = access.writable_account(req.context.identity, mail)
         params = Params.from_request(req)
         rules.update_user(req.context.identity, address, params, self._config)
-        changed = ", ".join(sorted(params.names())) or "nothing"
-        audit.record(req.context.identity, "update", f"Update user: {address} ({changed})",
-                     domain=domain_of(address), username=address)  # fmt: skip
+        summary = f"Update user: {address} ({audit.changes(params)})"
+        audit.record_account(req.context.identity, "update", summary, address)
         answer(resp)
 
     def on_delete(self, req, resp, mail, days: str | None = None):
         address = access.writable_account(req.context.identity, mail)
         kept = path_keep_days(days) if days is not None else None
         rules.delete_user(address, req.context.identity.admin, kept)
-        audit.record(req.context.identity, "delete", f"Delete user: {address}",
-                     domain=domain_of(address), username=address)  # fmt: skip
+        audit.record_account(req.context.identity, "delete", f"Delete user: {address}", address)
         answer(resp)
 
 
@@ -62,8 +59,9 @@ class ChangeEmailResource:
         address = access.writable_account(req.context.identity, mail)
         new = path_mailbox(new_mail)
         rules.rename_user(address, new)
-        audit.record(req.context.identity, "update", f"Rename user: {address} -> {new}",
-                     domain=domain_of(address), username=new)  # fmt: skip
+        audit.record_account(
+            req.context.identity, "update", f"Rename user: {address} -> {new}", new
+        )
         answer(resp)
 
 
@@ -97,14 +95,11 @@ class UsersResource:
         resp.stream = stream_list(stream_rows(query), key=to_json)
 
     def on_put(self, req, resp, domain):
-        domain = path_domain(domain)
-        access.require_write(req.context.identity)
-        access.require_domain(req.context.identity, domain)
+        domain = access.writable_domain(req.context.identity, domain)
         params = Params.from_request(req)
         rules.update_domain_users(domain, params, self._config)
-        changed = ", ".join(sorted(params.names())) or "nothing"
-        audit.record(req.context.identity, "update", f"Update all users of {domain} ({changed})",
-                     domain=domain)  # fmt: skip
+        summary = f"Update all users of {domain} ({audit.changes(params)})"
+        audit.record(req.context.identity, "update", summary, domain=domain)
         answer(resp)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shared.errors import ApiError
 from shared.identity import Identity
-from shared.params import path_mailbox
+from shared.params import path_domain, path_mailbox
 from shared.validation import domain_of
 
 
@@ -29,3 +29,11 @@ def writable_account(caller: Identity, placeholder: str) -> str:
     require_write(caller)
     require_domain(caller, domain_of(address))
     return address
+
+
+def writable_domain(caller: Identity, placeholder: str) -> str:
+    """The domain from the path, when the caller may change it."""
+    domain = path_domain(placeholder)
+    require_write(caller)
+    require_domain(caller, domain)
+    return domain

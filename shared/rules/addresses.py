@@ -14,14 +14,6 @@ def strip_extension(address: str) -> str:
     return local.split("+", 1)[0] + "@" + domain
 
 
-def is_local_domain(domain: str) -> bool:
-    """Whether mail for the domain is handled here (a domain or an alias domain)."""
-    return (
-        Domain.select(Domain.domain).where(Domain.domain == domain)
-        | AliasDomain.select(AliasDomain.alias_domain).where(AliasDomain.alias_domain == domain)
-    ).exists()
-
-
 def address_exists(address: str) -> bool:
     """Whether the address (without +extension) is a mailbox, an alias or a forwarding source."""
     address = strip_extension(address)
