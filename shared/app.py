@@ -15,7 +15,7 @@ from playhouse.pool import MaxConnectionsExceeded
 from shared import db, identity
 from shared.envelope import answer_failure
 from shared.errors import ApiError
-from shared.routes import CATALOGUE
+from shared.routes import CATALOGUE, CONVERTERS
 
 log = logging.getLogger("mailapi")
 
@@ -61,6 +61,7 @@ def new_app(config, middleware=()) -> falcon.App:
     app = falcon.App(middleware=list(middleware))
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
+    app.router_options.converters.update(CONVERTERS)
     app.resp_options.default_media_type = "application/json"
     handler = make_error_handler(config.api_error_status)
     app.add_error_handler(Exception, handler)

@@ -3,11 +3,16 @@
 Both sides read it: the gateway to answer NOT_FOUND / METHOD_NOT_ALLOWED before authentication
 and to pick the upstream, each service to bind the templates to its resources. Templates are
 relative to the API prefix (`/api/domain/x` is `/domain/x`).
+
+A segment that takes one of a few words (a throttle's direction) is `{name:oneof(...)}`, so
+the gateway answers NOT_FOUND for any other word before authentication (CONTRACT §6).
 """
 
 from __future__ import annotations
 
 import dataclasses
+
+import falcon.routing
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,6 +24,20 @@ class Route:
 
 def _route(template: str, methods: str, resource: str) -> Route:
     return Route(template, frozenset(methods.split()), resource)
+
+
+class OneOf(falcon.routing.BaseConverter):
+    """`{field:oneof('a','b')}`: the segment matches only one of the given words."""
+
+    def __init__(self, *words: str):
+        self._words = frozenset(words)
+
+    def convert(self, value: str):
+        return value if value in self._words else None
+
+
+CONVERTERS = {"oneof": OneOf}
+DIRECTION = "{direction:oneof('inbound','outbound')}"
 
 
 CATALOGUE: dict[str, tuple[Route, ...]] = {
@@ -43,7 +62,7 @@ CATALOGUE: dict[str, tuple[Route, ...]] = {
     ),
     "throttle": (
         # The literal `global` wins over the placeholder (Falcon prefers literal segments).
-        _route("/throttle/global/{direction}", "GET POST DELETE", "throttle_global"),
-        _route("/throttle/{account}/{direction}", "GET POST DELETE", "throttle"),
+        _route(f"/throttle/global/{DIRECTION}", "GET POST DELETE", "throttle_global"),
+        _route(f"/throttle/{{account}}/{DIRECTION}", "GET POST DELETE", "throttle"),
     ),
 }

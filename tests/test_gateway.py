@@ -95,6 +95,23 @@ def test_unknown_route(api):
 
 
 @pytest.mark.parametrize(
+    "path",
+    ["/api/throttle/global/sideways", "/api/throttle/example.net/sideways",
+     "/api/throttle/u@example.net/Inbound", "/api/throttle/global/inbound/extra"],
+)  # fmt: skip
+def test_unknown_throttle_direction_before_authentication(api, path):
+    """The catalogue admits only inbound/outbound: no session is looked at for anything else."""
+    for method in ("get", "post", "delete"):
+        assert failure(getattr(api, method)(path)) == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("account", ["global", "example.net", "u@example.net"])
+@pytest.mark.parametrize("direction", ["inbound", "outbound"])
+def test_known_throttle_directions_need_a_session(api, account, direction):
+    assert failure(api.get(f"/api/throttle/{account}/{direction}")) == "LOGIN_REQUIRED"
+
+
+@pytest.mark.parametrize(
     ("method", "path"),
     [
         ("patch", "/api/domain/example.net"),

@@ -1,4 +1,6 @@
-"""Throttle resources: /throttle/global/{direction} and /throttle/{account}/{direction}."""
+"""Throttle resources: /throttle/global/{direction} and /throttle/{account}/{direction}.
+
+The route catalogue admits only `inbound` and `outbound` as the direction."""
 
 from __future__ import annotations
 
@@ -11,9 +13,8 @@ from shared.rules import throttles as rules
 
 class ThrottleResource:
     def _target(self, req, account: str, direction: str) -> tuple[str, str, int]:
-        kind = rules.direction_of(direction)
         resolved, priority = rules.resolve_account(req.context.identity, account)
-        return resolved, kind, priority
+        return resolved, direction, priority
 
     def on_get(self, req, resp, direction, account="global"):
         resolved, kind, _ = self._target(req, account, direction)

@@ -11,7 +11,6 @@ from shared.params import Params
 from shared.rules import access
 from shared.validation import domain_of, is_domain, is_mailbox_address
 
-DIRECTIONS = frozenset({"inbound", "outbound"})
 GLOBAL_ACCOUNT = "@."
 PRIORITY = {"user": 100, "domain": 60, "global": 0}
 LIMITS = ("msg_size", "max_msgs", "max_quota", "max_rcpts")
@@ -19,12 +18,6 @@ BIGINT_MAX = 2**63 - 1
 PERIOD_MAX = 2**32 - 1  # INT UNSIGNED
 ANSWERED = ("period", "msg_size", "max_msgs", "max_quota", "max_rcpts", "account", "kind",
             "priority")  # fmt: skip
-
-
-def direction_of(segment: str) -> str:
-    if segment not in DIRECTIONS:
-        raise ApiError("NOT_FOUND", "the direction is inbound or outbound")
-    return segment
 
 
 def resolve_account(caller: Identity, placeholder: str) -> tuple[str, int]:
