@@ -98,7 +98,9 @@ class ForwardResource:
         if req.query_string:
             target += "?" + req.query_string
             signed_target += "?" + req.query_string
-        headers = identity.sign(req.context.identity, req.method, signed_target, self._secret)
+        headers = identity.sign(
+            req.context.identity, req.method, signed_target, self._secret, req.context.body
+        )
         if req.content_type:
             headers["Content-Type"] = req.content_type
         upstream = self._transport.request(
@@ -130,7 +132,7 @@ class LoginResource:
         self._secure = config.session_cookie_secure
 
     def on_post(self, req, resp):
-        params = Params.from_request(req, req.context.body)
+        params = Params.from_request(req)
         username = params.get_str("username", required=True)
         password = params.get_str("password", required=True)
         token = self._sessions.login(username, password, req.context.client_ip)

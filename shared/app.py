@@ -82,8 +82,15 @@ class IdentityMiddleware:
         self._max_age = config.identity_max_age
 
     def process_request(self, req, resp):
+        # The signature covers the body: read it once here, the parser takes it from the context.
+        req.context.body = req.bounded_stream.read()
         caller = identity.verify(
-            req.get_header, req.method, request_target(req), self._secret, self._max_age
+            req.get_header,
+            req.method,
+            request_target(req),
+            req.context.body,
+            self._secret,
+            self._max_age,
         )
         if caller is None:
             raise ApiError("NOT_AUTHORIZED", "the request was not signed by the gateway")

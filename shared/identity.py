@@ -30,13 +30,17 @@ class Identity:
         return self.is_global or domain in self.domains
 
 
-def _payload(method: str, target: str, values: dict[str, str]) -> bytes:
-    parts = [method.upper(), target] + [values[name] for name in FIELDS]
+def _payload(method: str, target: str, body: bytes, values: dict[str, str]) -> bytes:
+    digest = hashlib.sha256(body or b"").hexdigest()
+    parts = [method.upper(), target, digest] + [values[name] for name in FIELDS]
     return "\n".join(parts).encode()
 
 
-def sign(identity: Identity, method: str, target: str, secret: str, now=None) -> dict[str, str]:
-    """Headers that carry `identity` for the request `method target` (path and query)."""
+def sign(
+    identity: Identity, method: str, target: str, secret: str, body: bytes = b"", now=None
+) -> dict[str, str]:
+    """Headers that carry `identity` for the request `method target` (path and query) whose
+    body is `body`: a signed request cannot be replayed with another body."""
     values = {
         "Admin": identity.admin,
         "Role": identity.role,
@@ -46,19 +50,22 @@ def sign(identity: Identity, method: str, target: str, secret: str, now=None) ->
         "Key": identity.api_key,
         "Timestamp": str(int(now if now is not None else time.time())),
     }
-    mac = hmac.new(secret.encode(), _payload(method, target, values), hashlib.sha256).hexdigest()
+    payload = _payload(method, target, body, values)
+    mac = hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
     headers = {HEADER_PREFIX + name: value for name, value in values.items()}
     headers[SIGNATURE_HEADER] = mac
     return headers
 
 
-def verify(get_header, method: str, target: str, secret: str, max_age: int) -> Identity | None:
+def verify(
+    get_header, method: str, target: str, body: bytes, secret: str, max_age: int
+) -> Identity | None:
     """The identity of a signed request, or None when the signature is missing, wrong or old."""
     signature = get_header(SIGNATURE_HEADER)
     if not signature or not secret:
         return None
     values = {name: get_header(HEADER_PREFIX + name) or "" for name in FIELDS}
-    expected = hmac.new(secret.encode(), _payload(method, target, values), hashlib.sha256)
+    expected = hmac.new(secret.encode(), _payload(method, target, body, values), hashlib.sha256)
     if not hmac.compare_digest(expected.hexdigest(), signature):
         return None
     try:

@@ -109,8 +109,9 @@ class Params:
         self._values = merged
 
     @classmethod
-    def from_request(cls, req: falcon.Request, raw_body: bytes | None = None) -> Params:
-        """The request's parameters; `raw_body` when the body was already read."""
+    def from_request(cls, req: falcon.Request) -> Params:
+        """The request's parameters (the body as a middleware read it into `req.context.body`)."""
+        raw_body = getattr(req.context, "body", None)
         if raw_body is None:
             raw_body = req.bounded_stream.read()
         return cls(

@@ -413,6 +413,20 @@ def test_signature_is_bound_to_the_path_and_method(direct, config):
     )
 
 
+def test_signature_covers_the_body(direct, config):
+    """A signed request seen on the loopback cannot be replayed with another body."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    caller = identity.Identity(admin=ADMIN, role=identity.GLOBAL, client_ip="127.0.0.1")
+    target = "/domain/example.net"
+    headers = {**identity.sign(caller, "POST", target, config.internal_secret, b"name=A"), **form}
+    replayed = direct.simulate_post(target, headers=headers, body="name=B&quota=1")
+    assert replayed.json["_msg"] == "NOT_AUTHORIZED"
+    assert direct.simulate_post(target, headers=headers, body="").json["_msg"] == "NOT_AUTHORIZED"
+    assert direct.simulate_post(target, headers=headers, body="name=A").json == {"_success": True}
+    profile = direct.simulate_get(target, headers=_signed(config, "GET", target)).json["_data"]
+    assert profile["description"] == "A" and profile["maxquota"] == 0
+
+
 def test_old_signature_is_refused(direct, config):
     caller = identity.Identity(admin=ADMIN, role=identity.GLOBAL)
     headers = identity.sign(
