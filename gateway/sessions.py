@@ -21,8 +21,11 @@ from shared.models.vmail import Admin, DomainAdmin, Mailbox
 from shared.passwords import hash_password, verify_password
 from shared.timeutil import utcnow
 
-# How stale `atime` may get before a request writes it again (saves a write per request).
-TOUCH_AFTER_SECONDS = 15
+# How stale `atime` may get before a request writes it again (saves a write per request): at most
+# this many seconds, and never more than this fraction of the timeout, so a session in use can
+# never expire between two refreshes whatever SESSION_TIMEOUT is.
+TOUCH_AFTER_MAX_SECONDS = 15
+TOUCH_AFTER_FRACTION = 0.05
 # Verified against when the username is unknown, so that both cases cost the same.
 _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
@@ -98,6 +101,9 @@ def load_identity(username: str, client_ip: str) -> Identity | None:
 class Sessions:
     def __init__(self, config):
         self._timeout = datetime.timedelta(seconds=config.session_timeout)
+        self._touch_after = min(
+            TOUCH_AFTER_MAX_SECONDS, config.session_timeout * TOUCH_AFTER_FRACTION
+        )
         self._max_failures = config.login_max_failures
         self._window = datetime.timedelta(seconds=config.login_failure_window)
 
@@ -166,6 +172,6 @@ class Sessions:
         if identity is None:  # disabled or removed since the login
             Session.delete().where(Session.session_id == digest).execute()
             raise ApiError("LOGIN_REQUIRED")
-        if (now - atime).total_seconds() > TOUCH_AFTER_SECONDS:
+        if (now - atime).total_seconds() > self._touch_after:
             Session.update(atime=now).where(Session.session_id == digest).execute()
         return identity

@@ -228,6 +228,25 @@ def test_activity_slides_the_session(admin_api, config):
     assert atime > almost + datetime.timedelta(seconds=30)
 
 
+def _age_session(seconds: float) -> None:
+    """Move the session's last activity `seconds` into the past (time passing, without a wait)."""
+    atime = Session.select().first().atime
+    Session.update(atime=atime - datetime.timedelta(seconds=seconds)).execute()
+    db.release_connections()
+
+
+@pytest.mark.parametrize(("timeout", "every"), [(20, 12), (3, 2), (1800, 900)])
+def test_a_session_in_use_never_expires_whatever_the_timeout(
+    make_api, global_admin, timeout, every
+):
+    """A client calling every `every` seconds (< SESSION_TIMEOUT) stays logged in."""
+    client = login(make_api(session_timeout=timeout))
+    add_domain("example.net")
+    for _ in range(5):
+        _age_session(every)
+        assert client.get("/api/domain/example.net").json["_success"] is True
+
+
 def test_logout_ends_the_session(admin_api):
     add_domain("example.net")
     assert admin_api.post("/api/logout").json == {"_success": True}
