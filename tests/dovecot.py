@@ -1,7 +1,10 @@
-"""A real Dovecot (SQL passdb/userdb with iRedMail's queries) against the run's MariaDB `vmail`.
+"""A real Dovecot reading the run's MariaDB `vmail` with iRedMail's own SQL passdb/userdb
+(`upstream/iredmail/samples/dovecot/dovecot-sql.conf`, placeholders filled in).
 
-It has its own config and base dir and no listeners; tests ask it with `doveadm auth test`
-and `doveadm user`. One server per run: Dovecot caches nothing (auth_cache_size is 0).
+It has its own config and base dir and no listeners; tests ask it with `doveadm auth test` and
+`doveadm user`. One server per run: Dovecot caches nothing (auth_cache_size is 0). A lookup that
+Dovecot could not make (`code=temp_fail`, or an error in its log: the database unreachable, a
+query it cannot run) raises DovecotError instead of reading as "wrong password" or "no user".
 """
 
 from __future__ import annotations
@@ -15,42 +18,46 @@ from pathlib import Path
 import pytest
 from playhouse import db_url
 
+from tests.upstream import fill_placeholders, upstream_dir
+
 MYSQL_DRIVER = "/usr/lib/dovecot/modules/libdriver_mysql.so"
-PASSWORD_QUERY = (
-    "SELECT mailbox.password AS password FROM mailbox,domain WHERE mailbox.username='%u'"
-    " AND mailbox.enable%Ls%Lc=1 AND mailbox.active=1 AND domain.domain=mailbox.domain"
-    " AND domain.backupmx=0 AND domain.active=1"
-)
-USER_QUERY = (
-    "SELECT LOWER(CONCAT(mailbox.storagebasedirectory, '/', mailbox.storagenode, '/',"
-    " mailbox.maildir)) AS home, CONCAT('*:bytes=', mailbox.quota*1048576) AS quota_rule,"
-    " 2000 AS uid, 2000 AS gid FROM mailbox,domain WHERE mailbox.username='%u'"
-    " AND mailbox.active=1 AND domain.domain=mailbox.domain AND domain.backupmx=0"
-    " AND domain.active=1"
-)
+AUTH_FAILED, USER_UNKNOWN = 77, 67  # doveadm's exit codes for a refused login and no such user
+VMAIL_UID = 2000  # iRedMail's vmail user owns every mailbox (dovecot.conf: mail_uid)
+
+
+class DovecotError(AssertionError):
+    """Dovecot could not answer (as opposed to refusing a login or not knowing a user)."""
 
 
 class Dovecot:
     def __init__(self, folder: Path):
         self.config = folder / "dovecot.conf"
+        self.log = folder / "dovecot.log"
+
+    def _doveadm(self, *args: str) -> subprocess.CompletedProcess:
+        logged = self.log.stat().st_size if self.log.exists() else 0
+        result = subprocess.run(
+            ["doveadm", "-c", str(self.config), *args], capture_output=True, text=True
+        )
+        new_log = self.log.read_text()[logged:] if self.log.exists() else ""
+        problems = [line for line in new_log.splitlines()
+                    if any(word in line for word in ("Error:", "Fatal:", "Panic:"))]  # fmt: skip
+        if problems or "code=temp_fail" in result.stdout:
+            raise DovecotError(f"doveadm {' '.join(args)}: {result.stdout}{result.stderr}{new_log}")
+        return result
 
     def auth(self, user: str, password: str, service: str = "imap") -> bool:
-        result = subprocess.run(
-            ["doveadm", "-c", str(self.config), "auth", "test", "-x", f"service={service}",
-             user, password],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        assert result.returncode in (0, 77), result.stderr
+        result = self._doveadm("auth", "test", "-x", f"service={service}", user, password)
+        if result.returncode not in (0, AUTH_FAILED):
+            raise DovecotError(f"doveadm auth test: exit {result.returncode}: {result.stderr}")
         return result.returncode == 0
 
     def user(self, user: str) -> dict[str, str] | None:
-        result = subprocess.run(
-            ["doveadm", "-c", str(self.config), "user", user],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        if result.returncode == 67:  # user does not exist
+        result = self._doveadm("user", user)
+        if result.returncode == USER_UNKNOWN:
             return None
-        assert result.returncode == 0, result.stderr
+        if result.returncode != 0:
+            raise DovecotError(f"doveadm user: exit {result.returncode}: {result.stderr}")
         fields = {}
         for line in result.stdout.splitlines()[1:]:
             name, _, value = line.partition("\t")
@@ -58,22 +65,26 @@ class Dovecot:
         return fields
 
 
-def start_dovecot(vmail_url: str) -> tuple[Dovecot, Path]:
+def start_dovecot(vmail_url: str, samples: Path) -> tuple[Dovecot, Path]:
     params = db_url.parse(vmail_url)
     folder = Path(tempfile.mkdtemp(prefix="mailapi-dovecot-"))
     folder.chmod(0o755)  # Dovecot's unprivileged processes reach the base dir
-    (folder / "sql.conf").write_text(
-        "driver = mysql\n"
-        f"connect = host={params.get('host', '127.0.0.1')} port={params.get('port', 3306)}"
-        f" dbname={params['database']} user={params.get('user', 'root')}"
-        f" password={params.get('passwd', '')}\n"
-        "default_pass_scheme = CRYPT\n"
-        f"password_query = {PASSWORD_QUERY}\n"
-        f"user_query = {USER_QUERY}\n"
+    sql_conf = fill_placeholders(
+        (samples / "dovecot" / "dovecot-sql.conf").read_text(),
+        {
+            "PH_SQL_DRIVER": "mysql",
+            "PH_SQL_SERVER_ADDRESS": params.get("host", "127.0.0.1"),
+            "PH_SQL_SERVER_PORT": str(params.get("port", 3306)),
+            "PH_VMAIL_DB_NAME": params["database"],
+            "PH_VMAIL_DB_BIND_USER": params.get("user", "root"),
+            "PH_VMAIL_DB_BIND_PASSWD": params.get("passwd", params.get("password", "")),
+        },
     )
+    (folder / "sql.conf").write_text(sql_conf)
     (folder / "dovecot.conf").write_text(
         f"base_dir = {folder}/run\nstate_dir = {folder}/state\nlog_path = {folder}/dovecot.log\n"
         "protocols = none\nssl = no\nauth_mechanisms = plain\nfirst_valid_uid = 1\n"
+        f"mail_uid = {VMAIL_UID}\nmail_gid = {VMAIL_UID}\n"
         f"passdb {{\n  driver = sql\n  args = {folder}/sql.conf\n}}\n"
         f"userdb {{\n  driver = sql\n  args = {folder}/sql.conf\n}}\n"
     )
@@ -81,19 +92,31 @@ def start_dovecot(vmail_url: str) -> tuple[Dovecot, Path]:
     return Dovecot(folder), folder
 
 
-@pytest.fixture(scope="session")
-def dovecot_server(request):
-    if os.environ.get("TEST_DB") != "mysql":
-        pytest.skip("the Dovecot fixture reads the MariaDB database (TEST_DB=mysql)")
+def stop_dovecot(server: Dovecot, folder: Path) -> None:
+    subprocess.run(["doveadm", "-c", str(server.config), "stop"], capture_output=True)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def dovecot_samples() -> Path:
     if not shutil.which("dovecot") or not Path(MYSQL_DRIVER).exists():
         if os.environ.get("REQUIRE_DOVECOT") == "1":
             pytest.fail("REQUIRE_DOVECOT=1 but dovecot-core/dovecot-mysql are not installed")
         pytest.skip("dovecot-core and dovecot-mysql are not installed")
+    samples = upstream_dir()
+    if samples is None:
+        pytest.fail("iRedMail's samples are missing: set MAILAPI_UPSTREAM to ../shared/upstream")
+    return samples / "iredmail" / "samples"
+
+
+@pytest.fixture(scope="session")
+def dovecot_server(request):
+    if os.environ.get("TEST_DB") != "mysql":
+        pytest.skip("the Dovecot fixture reads the MariaDB database (TEST_DB=mysql)")
+    samples = dovecot_samples()
     urls = request.getfixturevalue("mysql_databases")
-    server, folder = start_dovecot(urls["vmail"])
+    server, folder = start_dovecot(urls["vmail"], samples)
     yield server
-    subprocess.run(["doveadm", "-c", str(server.config), "stop"], capture_output=True)
-    shutil.rmtree(folder, ignore_errors=True)
+    stop_dovecot(server, folder)
 
 
 @pytest.fixture
