@@ -23,14 +23,14 @@ class AliasResource:
 
     def on_post(self, req, resp, mail):
         address = access.writable_account(req.context.identity, mail)
-        rules.create_alias(address, Params.from_request(req))
+        rules.create_alias(req.context.identity, address, Params.from_request(req))
         audit.record_account(req.context.identity, "create", f"Create alias: {address}", address)
         answer(resp)
 
     def on_put(self, req, resp, mail):
         address = access.writable_account(req.context.identity, mail)
         params = Params.from_request(req)
-        rules.update_alias(address, params)
+        rules.update_alias(req.context.identity, address, params)
         summary = f"Update alias: {address} ({audit.changes(params)})"
         audit.record_account(req.context.identity, "update", summary, address)
         answer(resp)

@@ -55,7 +55,7 @@ class DomainResource:
         caller = req.context.identity
         domain = access.writable_domain(caller, domain)
         params = Params.from_request(req)
-        rules.update_domain(domain, params, self._config)
+        rules.update_domain(caller, domain, params, self._config)
         audit.record(caller, "update", f"Update domain: {domain} ({audit.changes(params)})",
                      domain=domain)  # fmt: skip
         answer(resp)
@@ -88,6 +88,6 @@ class DomainAdminsResource:
         caller = req.context.identity
         domain = access.writable_domain(caller, domain)
         params = Params.from_request(req)
-        update_domain_admins(domain, params)
+        update_domain_admins(caller, domain, params)
         audit.record(caller, "update", f"Update admins of domain: {domain}", domain=domain)
         answer(resp)

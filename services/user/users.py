@@ -20,8 +20,9 @@ class UserResource:
 
     def on_get(self, req, resp, mail):
         address = path_mailbox(mail)
-        access.require_domain(req.context.identity, domain_of(address))
-        answer(resp, rules.user_profile(address, self._config.api_hidden_user_profiles))
+        caller = req.context.identity
+        access.require_domain(caller, domain_of(address))
+        answer(resp, rules.user_profile(caller, address, self._config.api_hidden_user_profiles))
 
     def on_post(self, req, resp, mail):
         address = access.writable_account(req.context.identity, mail)

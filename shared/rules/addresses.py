@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.db import unindexed, values_present
 from shared.errors import ApiError
+from shared.identity import Identity
 from shared.models.vmail import Alias, AliasDomain, Domain, Forwarding, Mailbox
 from shared.validation import domain_of
 
@@ -32,12 +33,17 @@ def chunks(items: list, size: int = IN_CHUNK):
         yield items[start : start + size]
 
 
-def local_domains(domains) -> set[str]:
-    """Which of these domains are handled here (domains or alias domains)."""
-    domains = set(domains)
-    return values_present(Domain.domain, domains) | values_present(
-        AliasDomain.alias_domain, domains
-    )
+def hosted_domains(domains) -> dict[str, str]:
+    """domain → the domain that hosts its accounts, for those handled here: a domain hosts
+    itself, an alias domain is hosted by its target (`x@alias` is delivered as `x@target`)."""
+    domains = sorted(set(domains))
+    hosted = {name: name for name in values_present(Domain.domain, domains)}
+    for part in chunks([name for name in domains if name not in hosted]):
+        query = AliasDomain.select(AliasDomain.alias_domain, AliasDomain.target_domain).where(
+            AliasDomain.alias_domain.in_(part)
+        )
+        hosted.update({row.alias_domain: row.target_domain for row in query})
+    return hosted
 
 
 def existing_addresses(addresses) -> set[str]:
@@ -50,15 +56,23 @@ def existing_addresses(addresses) -> set[str]:
     )
 
 
-def require_existing_local(addresses, name: str) -> None:
-    """Destinations in a local domain must exist as an account (else NO_SUCH_ACCOUNT).
+def require_existing_local(caller: Identity, addresses, name: str) -> None:
+    """Destinations in a domain the caller manages must exist as an account (NO_SUCH_ACCOUNT).
 
-    A handful of queries whatever the number of addresses (members lists hold thousands)."""
+    An address in another local domain is treated like an outside one: not looked at, so the
+    answer is the same whether it exists or not (CONTRACT §6). An address at an alias domain
+    exists when the same local part exists at its target. A handful of queries whatever the
+    number of addresses (members lists hold thousands)."""
     addresses = list(addresses)
-    local = local_domains(domain_of(a) for a in addresses)
-    candidates = {a: strip_extension(a) for a in addresses if domain_of(a) in local}
-    found = existing_addresses(candidates.values())
-    missing = [a for a, bare in candidates.items() if bare not in found]
+    hosted = hosted_domains(domain_of(a) for a in addresses)
+    candidates: dict[str, tuple[str, str]] = {}
+    for address in addresses:
+        target = hosted.get(domain_of(address))
+        if target is not None and caller.manages(target):
+            bare = strip_extension(address)
+            candidates[address] = (bare, bare.rsplit("@", 1)[0] + "@" + target)
+    found = existing_addresses(name for forms in candidates.values() for name in forms)
+    missing = [a for a, forms in candidates.items() if not found & set(forms)]
     if missing:
         raise ApiError("NO_SUCH_ACCOUNT", f"{name}: {', '.join(sorted(missing)[:5])}")
 

@@ -6,6 +6,7 @@ import peewee
 
 from shared.db import insert_rows, lock_for_update, unindexed, vmail_db
 from shared.errors import ApiError
+from shared.identity import Identity
 from shared.models.vmail import Alias, Domain, Forwarding, Moderator
 from shared.paging import filter_list
 from shared.params import Params, list_change
@@ -68,7 +69,7 @@ def _insert_moderators(address: str, moderators) -> None:
     )
 
 
-def create_alias(address: str, params: Params) -> None:
+def create_alias(caller: Identity, address: str, params: Params) -> None:
     name = params.get_str("name", "")
     policy = access_policy_param(params, "public")
     members = members_param(params, address, "members", [])
@@ -81,7 +82,7 @@ def create_alias(address: str, params: Params) -> None:
             raise ApiError("INVALID_PARAM", f"{domain_name} is a backup MX domain")
         require_free_address(address)
         check_alias_limit(domain)
-        require_existing_local(members, "members")
+        require_existing_local(caller, members, "members")
         try:
             Alias.insert(address=address, name=name, accesspolicy=policy, domain=domain_name,
                          created=now, modified=now, active=1).execute()  # fmt: skip
@@ -117,7 +118,7 @@ def aliases_query(domain: str, params: Params):
     return filter_list(query, params, Alias.active, (Alias.address, Alias.name))
 
 
-def update_alias(address: str, params: Params) -> None:
+def update_alias(caller: Identity, address: str, params: Params) -> None:
     params.reject_combined("members", "addMember", "removeMember")
     params.reject_combined("moderators", "addModerator", "removeModerator")
     columns: dict = {}
@@ -152,7 +153,7 @@ def update_alias(address: str, params: Params) -> None:
         if members[0] is not None or members[1] or members[2]:
             current = set(members_of(address))
             wanted = list_change(current, *members)
-            require_existing_local(sorted(wanted - current), "members")
+            require_existing_local(caller, sorted(wanted - current), "members")
             _delete_members(address, current - wanted)
             _insert_members(address, wanted - current, active)
         if moderators[0] is not None or moderators[1] or moderators[2]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from shared.db import lock_for_update, vmail_db
 from shared.errors import ApiError
+from shared.identity import Identity
 from shared.models.vmail import Admin, Domain, DomainAdmin, Mailbox
 from shared.params import Params
 from shared.timeutil import utcnow
+from shared.validation import domain_of
 
 
 def _existing_admin_kinds(usernames: list[str]) -> dict[str, str]:
@@ -22,8 +24,14 @@ def _existing_admin_kinds(usernames: list[str]) -> dict[str, str]:
     return kinds
 
 
-def update_domain_admins(domain: str, params: Params) -> None:
+def update_domain_admins(caller: Identity, domain: str, params: Params) -> None:
     add = params.get_address_list("addAdmin", [])
+    if not caller.is_global:
+        # A domain admin shares its domains with mailboxes of its own domains only; anything
+        # else is refused before it is looked up (no admin learns about another's accounts).
+        foreign = [name for name in add if not caller.manages(domain_of(name))]
+        if foreign:
+            raise ApiError("PERMISSION_DENIED", f"addAdmin: {', '.join(foreign[:5])}")
     remove = params.get_address_list("removeAdmin", [])
     remove_all = "removeAllAdmins" in params  # acts whatever its value (CONTRACT §6)
     now = utcnow()

@@ -39,7 +39,7 @@ from shared.rules.addresses import (
     restore_self_rows,
 )
 from shared.timeutil import utcnow, utctoday
-from shared.validation import domain_of
+from shared.validation import domain_of, is_mailbox_address
 
 LANGUAGE = re.compile(r"^[a-z]{2}(?:_[A-Z]{2})?$")
 TRANSPORT = re.compile(r"^[A-Za-z0-9._:\[\]@/-]{1,255}$")
@@ -79,10 +79,24 @@ def language_param(params: Params, name: str = "language") -> str | None:
     return value
 
 
-def transport_param(params: Params, name: str = "transport") -> str | None:
+def transport_param(params: Params, domain: str, name: str = "transport") -> str | None:
+    """A Postfix transport (`service:nexthop`) for accounts of `domain`.
+
+    iRedMail's `mlmmj` pipe writes into `<spool>/${nexthop}`: it may only name a list of the
+    same domain (`mlmmj:<domain>/<list>`), or a tenant could feed another domain's list. No
+    nexthop may climb out of a directory (`..`)."""
     value = params.get_str(name)
-    if value is not None and not TRANSPORT.match(value):
+    if value is None:
+        return None
+    if not TRANSPORT.match(value):
         raise ApiError("INVALID_TRANSPORT", value[:300])
+    service, _, nexthop = value.partition(":")
+    if ".." in re.split(r"[/:\[\]]", nexthop):
+        raise ApiError("INVALID_TRANSPORT", f"{name}: no '..' in the next hop")
+    if service.lower() == "mlmmj":
+        list_domain, _, listname = nexthop.partition("/")
+        if list_domain != domain or not is_mailbox_address(f"{listname}@{domain}"):
+            raise ApiError("INVALID_TRANSPORT", f"{name}: mlmmj:{domain}/<list> of this domain")
     return value
 
 
@@ -252,7 +266,7 @@ def create_domain(caller: Identity, domain: str, params: Params, config) -> None
     name = params.get_str("name", "")
     quota = params.get_int("quota", 0, minimum=0)
     language = language_param(params)
-    transport = transport_param(params) or config.default_transport
+    transport = transport_param(params, domain) or config.default_transport
     default_quota = params.get_int("defaultQuota", 0, minimum=0)
     max_user_quota = params.get_int("maxUserQuota", 0, minimum=0)
     limits = {
@@ -306,7 +320,7 @@ def set_domain_bcc(model, domain: str, address: str, now) -> None:
 
 
 # -- updating ------------------------------------------------------------------------------
-def update_domain(domain: str, params: Params, config) -> None:
+def update_domain(caller: Identity, domain: str, params: Params, config) -> None:
     """Apply every PUT parameter given, in one transaction on the locked domain row."""
     columns, settings = _column_changes(domain, params)
     backup_given = "is_backupmx" in params or "primarymx" in params
@@ -332,7 +346,7 @@ def update_domain(domain: str, params: Params, config) -> None:
         columns["modified"] = now
         Domain.update(**columns).where(Domain.domain == domain).execute()
         if catchall is not None:
-            _set_catchall(domain, catchall)
+            _set_catchall(caller, domain, catchall)
         if relay is not None:
             _set_relayhost("@" + domain, relay)
         if sender_bcc is not None:
@@ -340,7 +354,7 @@ def update_domain(domain: str, params: Params, config) -> None:
         if recipient_bcc is not None:
             set_domain_bcc(RecipientBccDomain, domain, recipient_bcc, now)
         if alias_domains is not None:
-            _apply_alias_domains(domain, *alias_domains, now)
+            _apply_alias_domains(caller, domain, *alias_domains, now)
 
 
 def _column_changes(domain: str, params: Params) -> tuple[dict, dict]:
@@ -351,7 +365,7 @@ def _column_changes(domain: str, params: Params) -> tuple[dict, dict]:
     if "quota" in params:
         columns["maxquota"] = params.get_int("quota", minimum=0)
     if "transport" in params:
-        columns["transport"] = transport_param(params) or ""
+        columns["transport"] = transport_param(params, domain) or ""
         if not columns["transport"]:
             raise ApiError("INVALID_TRANSPORT", "transport cannot be empty")
     if "accountStatus" in params:
@@ -386,8 +400,8 @@ def _backup_mx_columns(domain: str, row: Domain, params: Params, config) -> dict
     return {"backupmx": 1, "transport": backup_mx_transport(domain, primary_mx)}
 
 
-def _set_catchall(domain: str, destinations: list[str]) -> None:
-    require_existing_local(destinations, "catchall")
+def _set_catchall(caller: Identity, domain: str, destinations: list[str]) -> None:
+    require_existing_local(caller, destinations, "catchall")
     Forwarding.delete().where(Forwarding.address == domain).execute()
     if destinations:
         Forwarding.insert_many(
@@ -419,7 +433,10 @@ def _alias_domain_params(domain: str, params: Params):
     return replace, add, remove
 
 
-def _apply_alias_domains(domain: str, replace, add, remove, now) -> None:
+def _apply_alias_domains(caller: Identity, domain: str, replace, add, remove, now) -> None:
+    """An alias domain claims a domain name for the whole server (every local sender's mail to
+    it lands in this domain), as creating a domain does: a domain admin adds one only with the
+    right to create domains."""
     current = {
         r.alias_domain
         for r in AliasDomain.select(AliasDomain.alias_domain).where(
@@ -427,6 +444,8 @@ def _apply_alias_domains(domain: str, replace, add, remove, now) -> None:
         )
     }
     wanted = list_change(current, replace, add, remove)
+    if wanted - current and not caller.is_global:
+        require_domain_creator(caller)
     for name in sorted(wanted - current):
         if domain_taken(name):
             raise ApiError("ALREADY_EXISTS", name)

@@ -43,10 +43,15 @@ from shared.rules.domains import (
     relayhost_param,
     transport_param,
 )
+from shared.rules.maildirs import (
+    generated_maildir,
+    mailbox_location,
+    require_free_maildir,
+    storage_columns,
+)
 from shared.timeutil import utcnow, utctoday
 from shared.validation import domain_of, is_mailbox_address
 
-MAILDIR_FORMATS = frozenset({"maildir", "mdbox", "sdbox"})
 DISABLED_SERVICE_KEY = "disabled_mail_services"
 
 
@@ -67,19 +72,6 @@ def domain_settings(domain: str) -> dict:
     return settings_text.as_object(row.settings)
 
 
-def maildir_path(address: str, now: datetime.datetime) -> str:
-    """`<domain>/<c1>/<c2>/<c3>/<local>-<timestamp>/` (iRedMail's hashed layout)."""
-    local, domain = address.split("@")
-    chars = (local.replace(".", "_") + "___")[:3]
-    stamp = now.strftime("%Y.%m.%d.%H.%M.%S")
-    return f"{domain}/{chars[0]}/{chars[1]}/{chars[2]}/{local}-{stamp}/"
-
-
-def storage_columns(config) -> dict[str, str]:
-    base, _, node = config.storage_base_directory.rstrip("/").rpartition("/")
-    return {"storagebasedirectory": base.lower() or "/", "storagenode": node.lower()}
-
-
 def password_hash_from(params: Params, domain_settings: dict, config, required: bool):
     """The `{SCHEME}` hash from `password` (policy-checked) or `password_hash` (as given)."""
     if "password_hash" in params:
@@ -94,28 +86,6 @@ def password_hash_from(params: Params, domain_settings: dict, config, required: 
         max_length=domain_settings.get("max_passwd_length", 0),
     )
     return hash_password(password, config.default_password_scheme)
-
-
-def mailbox_location(params: Params) -> dict[str, str]:
-    columns = {}
-    if "mailboxFormat" in params:
-        value = params.get_str("mailboxFormat").lower()
-        if value not in MAILDIR_FORMATS:
-            raise ApiError(
-                "INVALID_PARAM", f"mailboxFormat must be one of {sorted(MAILDIR_FORMATS)}"
-            )
-        columns["mailboxformat"] = value
-    if "mailboxFolder" in params:
-        value = params.get_str("mailboxFolder")
-        if not value or not value.replace("_", "").replace("-", "").replace(".", "").isalnum():
-            raise ApiError("INVALID_PARAM", "mailboxFolder must be a plain folder name")
-        columns["mailboxfolder"] = value
-    if "maildir" in params:
-        value = params.get_str("maildir").lower().strip("/")
-        if not value or ".." in value.split("/") or not value.isascii() or " " in value:
-            raise ApiError("INVALID_PARAM", "maildir must be a relative path")
-        columns["maildir"] = value + "/"
-    return columns
 
 
 def check_quota(domain: Domain, settings: dict, quota: int, username: str | None = None) -> None:
@@ -165,7 +135,8 @@ def create_user(caller: Identity, address: str, params: Params, config) -> None:
     name = params.get_str("name", "")
     language = language_param(params) or ""
     requested_quota = params.get_int("quota", None, minimum=0)
-    location = mailbox_location(params)
+    storage = storage_columns(config)
+    location = mailbox_location(params, address, storage)
     # Hash before taking the domain lock: bcrypt costs a quarter of a second.
     password = password_hash_from(params, domain_settings(domain_name), config, required=True)
     now = utcnow()
@@ -180,6 +151,9 @@ def create_user(caller: Identity, address: str, params: Params, config) -> None:
         require_free_address(address)
         check_account_limit(domain)
         check_quota(domain, settings, quota)
+        maildir = location.pop("maildir", None)
+        if maildir is not None:
+            require_free_maildir(address, maildir, storage)
         disabled = services.columns_of(
             s for s in settings.get(DISABLED_SERVICE_KEY, []) if s in services.SERVICE_COLUMNS
         )
@@ -187,8 +161,8 @@ def create_user(caller: Identity, address: str, params: Params, config) -> None:
         columns = {
             "username": address, "password": password, "name": name,
             "language": language or settings.get("default_language", ""), "quota": quota,
-            "domain": domain_name, "maildir": maildir_path(address, now), "created": now,
-            "modified": now, "passwordlastchange": now, "active": 1, **storage_columns(config),
+            "domain": domain_name, "maildir": maildir or generated_maildir(address, now),
+            "created": now, "modified": now, "passwordlastchange": now, "active": 1, **storage,
             **location, **flags,
         }  # fmt: skip
         try:
@@ -223,7 +197,9 @@ def forwarding_list(address: str) -> list[str]:
     return [] if found == [address] else found
 
 
-def user_profile(address: str, hidden) -> dict:
+def user_profile(caller: Identity, address: str, hidden) -> dict:
+    """The mailbox row and its extras; `member_of` names only aliases of domains the caller
+    manages (another tenant's alias that lists this user is that tenant's business)."""
     row = Mailbox.select().where(Mailbox.username == address).dicts().first()
     if row is None:
         raise ApiError("NO_SUCH_ACCOUNT", address)
@@ -239,8 +215,9 @@ def user_profile(address: str, hidden) -> dict:
         forwardings=forwarding_list(address),
         aliases=addresses(Forwarding.select(Forwarding.address).where(
             (Forwarding.forwarding == address) & (unindexed(Forwarding.is_alias) == 1))),
-        member_of=addresses(Forwarding.select(Forwarding.address).where(
-            (Forwarding.forwarding == address) & (unindexed(Forwarding.is_list) == 1))),
+        member_of=[alias for alias in addresses(Forwarding.select(Forwarding.address).where(
+            (Forwarding.forwarding == address) & (unindexed(Forwarding.is_list) == 1)))
+            if caller.manages(domain_of(alias))],
         sender_bcc=SenderBccUser.select(SenderBccUser.bcc_address).where(
             SenderBccUser.username == address).scalar() or "",
         recipient_bcc=RecipientBccUser.select(RecipientBccUser.bcc_address).where(
@@ -280,8 +257,8 @@ def update_user(caller: Identity, address: str, params: Params, config) -> None:
         ("services", "addService", "removeService"),
     ):
         params.reject_combined(replace, add, remove)
-    columns = _identity_columns(params)
-    columns.update(mailbox_location(params))
+    columns = _identity_columns(params, address)
+    columns.update(mailbox_location(params, address, storage_columns(config)))
     flags = services.service_flags(
         params.get_list("services", None, lower=True),
         params.get_list("addService", [], lower=True),
@@ -320,6 +297,10 @@ def update_user(caller: Identity, address: str, params: Params, config) -> None:
             columns.update(password=password, passwordlastchange=now)
         if "quota" in params:
             check_quota(domain, settings, columns["quota"], username=address)
+        if "maildir" in columns:
+            own_storage = {"storagebasedirectory": mailbox.storagebasedirectory,
+                           "storagenode": mailbox.storagenode}  # fmt: skip
+            require_free_maildir(address, columns["maildir"], own_storage)
         if global_admin is not None:
             columns.update(isglobaladmin=int(global_admin))
             _set_global_admin_row(address, global_admin, now)
@@ -329,7 +310,7 @@ def update_user(caller: Identity, address: str, params: Params, config) -> None:
             Forwarding.update(active=columns["active"]).where(
                 Forwarding.address == address).execute()  # fmt: skip
         if forwarding[0] is not None or forwarding[1] or forwarding[2]:
-            _update_forwardings(address, *forwarding)
+            _update_forwardings(caller, address, *forwarding)
         if aliases[0] is not None or aliases[1] or aliases[2]:
             _update_alias_addresses(address, *aliases)
         for model, value in ((SenderBccUser, sender_bcc), (RecipientBccUser, recipient_bcc)):
@@ -341,7 +322,7 @@ def update_user(caller: Identity, address: str, params: Params, config) -> None:
                 SenderRelayhost.insert(account=address, relayhost=relay).execute()
 
 
-def _identity_columns(params: Params) -> dict:
+def _identity_columns(params: Params, address: str) -> dict:
     columns: dict = {}
     for param, column in (("name", "name"), ("gn", "first_name"), ("sn", "last_name"),
                           ("employeeid", "employeeid")):  # fmt: skip
@@ -357,7 +338,7 @@ def _identity_columns(params: Params) -> dict:
     if "language" in params:
         columns["language"] = language_param(params) or ""
     if "transport" in params:
-        columns["transport"] = transport_param(params) or ""
+        columns["transport"] = transport_param(params, domain_of(address)) or ""
     return columns
 
 
@@ -370,7 +351,7 @@ def _set_global_admin_row(address: str, on: bool, now) -> None:
         DomainAdmin.delete().where(is_all_row).execute()
 
 
-def _update_forwardings(address: str, replace, add, remove) -> None:
+def _update_forwardings(caller: Identity, address: str, replace, add, remove) -> None:
     current = {
         r.forwarding for r in Forwarding.select(Forwarding.forwarding).where(
             (Forwarding.address == address) & (unindexed(Forwarding.is_forwarding) == 1))
@@ -378,7 +359,7 @@ def _update_forwardings(address: str, replace, add, remove) -> None:
     wanted = list_change(current, replace, add, remove) or {
         address
     }  # a mailbox never has zero forwardings rows: keep a copy
-    require_existing_local(sorted(wanted - current - {address}), "forwarding")
+    require_existing_local(caller, sorted(wanted - current - {address}), "forwarding")
     gone = current - wanted
     if gone:
         Forwarding.delete().where(
@@ -438,7 +419,7 @@ def update_domain_users(domain_name: str, params: Params, config) -> None:
     if "language" in params:
         columns["language"] = language_param(params) or ""
     if "transport" in params:
-        columns["transport"] = transport_param(params) or ""
+        columns["transport"] = transport_param(params, domain_name) or ""
     unknown = params.names() - {"accountStatus", "language", "transport", "password",
                                 "password_hash"}  # fmt: skip
     if unknown:
