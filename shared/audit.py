@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.identity import Identity
+from shared.models.base import truncated
 from shared.models.iredadmin import Log
 from shared.timeutil import utcnow
 from shared.validation import domain_of
@@ -19,7 +20,7 @@ def record(caller: Identity, event: str, msg: str, domain: str = "", username: s
         username=username,
         event=event[:20],
         loglevel="info",
-        msg=prefix + msg,
+        msg=truncated(Log.msg, prefix + msg),
     ).execute()
 
 

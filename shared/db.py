@@ -183,9 +183,13 @@ def insert_rows(model, fields: tuple, rows) -> None:
     peewee's insert_many builds SQL value by value (80 ms per 500 rows); PyMySQL folds an
     executemany INSERT into multi-row statements, SQLite runs it natively.
     """
+    from shared.models.base import check_values
+
     rows = [tuple(row) for row in rows]
     if not rows:
         return
+    for row in rows:
+        check_values(model, dict(zip(fields, row, strict=True)))
     database = model._meta.database.obj
     left, right = database.quote
     columns = ", ".join(left + getattr(model, f).column_name + right for f in fields)

@@ -16,6 +16,7 @@ import falcon.media
 
 from shared.config import FALSE_WORDS, TRUE_WORDS
 from shared.errors import ApiError
+from shared.models.base import require_fit
 from shared.validation import is_destination_address, is_domain, is_mailbox_address
 
 LEGACY_NAMES = {
@@ -48,7 +49,19 @@ def _pairs_from_query(text: str) -> list[tuple[str, str]]:
         raise ApiError("MALFORMED_BODY", "parameters are not valid percent-encoded UTF-8") from None
 
 
+def _encodable(text: str) -> str:
+    """A JSON string may hold a lone surrogate (`"\\ud800"`), which is not text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError("MALFORMED_BODY", "the JSON body holds an invalid \\u escape") from None
+    return text
+
+
 def _json_value(key: str, value) -> list[str]:
+    _encodable(key)
+    if isinstance(value, str):
+        return [_encodable(value)]
     if isinstance(value, bool):
         return ["yes" if value else "no"]
     if value is None:
@@ -56,7 +69,7 @@ def _json_value(key: str, value) -> list[str]:
     if isinstance(value, (int, float, str)):
         return [str(value)]
     if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
-        return [",".join(str(v) for v in value)]
+        return [_encodable(",".join(str(v) for v in value))]
     raise ApiError("INVALID_PARAM", f"{key}: must be a string, number, boolean or list")
 
 
@@ -101,12 +114,19 @@ class Params:
 
     def __init__(self, query: list[tuple[str, str]], body: list[tuple[str, str]]):
         merged: dict[str, list[str]] = {}
+        self._sent_as: dict[str, str] = {}  # new name → the (old) name the client sent
         for source in (query, body):
             seen: dict[str, list[str]] = {}
             for key, value in source:
-                seen.setdefault(LEGACY_NAMES.get(key, key), []).append(value)
+                name = LEGACY_NAMES.get(key, key)
+                seen.setdefault(name, []).append(value)
+                self._sent_as[name] = key
             merged.update(seen)  # the body's keys replace the query string's
         self._values = merged
+
+    def label(self, name: str) -> str:
+        """The name to give in an error: the one the client used (`cn` for `name`)."""
+        return self._sent_as.get(name, name)
 
     @classmethod
     def from_request(cls, req: falcon.Request) -> Params:
@@ -124,13 +144,18 @@ class Params:
     def names(self) -> set[str]:
         return set(self._values)
 
-    def get_str(self, name: str, default=None, *, required: bool = False):
+    def get_str(self, name: str, default=None, *, required: bool = False, column=None):
+        """The value, trimmed; with `column` (the model field it is written to), INVALID_PARAM
+        naming the parameter when it does not fit there."""
         values = self._values.get(name)
         if values is None:
             if required:
                 raise ApiError("MISSING_PARAM", f"{name} is required")
             return default
-        return values[-1].strip()
+        value = values[-1].strip()
+        if column is not None:
+            require_fit(column, value, self.label(name))
+        return value
 
     def get_int(self, name: str, default=None, *, minimum: int | None = None, maximum=None):
         """An integer; never beyond what a BIGINT column holds, whatever `maximum` says."""
@@ -140,10 +165,10 @@ class Params:
         try:
             value = int(raw)
         except ValueError:
-            raise ApiError("INVALID_NUMBER", f"{name} must be an integer") from None
+            raise ApiError("INVALID_NUMBER", f"{self.label(name)} must be an integer") from None
         maximum = BIGINT_MAX if maximum is None else min(maximum, BIGINT_MAX)
         if (minimum is not None and value < minimum) or value > maximum or value < -BIGINT_MAX:
-            raise ApiError("INVALID_NUMBER", f"{name} is out of range")
+            raise ApiError("INVALID_NUMBER", f"{self.label(name)} is out of range")
         return value
 
     def get_bool(self, name: str, default=None):

@@ -23,9 +23,9 @@ class ThrottleResource:
     def on_post(self, req, resp, direction, account="global"):
         access.require_write(req.context.identity)
         resolved, kind, priority = self._target(req, account, direction)
-        params = Params.from_request(req)
-        rules.set_throttle(resolved, kind, priority, params)
-        values = ", ".join(f"{k}={params.get_str(k)}" for k in sorted(params.names()))
+        values = rules.limit_params(Params.from_request(req))
+        rules.set_throttle(resolved, kind, priority, values)
+        values = ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
         _record(req, "update", f"Set {kind} throttle of {resolved}: {values}", resolved)
         answer(resp)
 

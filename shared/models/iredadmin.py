@@ -5,6 +5,7 @@ from __future__ import annotations
 import peewee
 
 from shared.db import iredadmin_db
+from shared.models.base import CheckedModel
 from shared.models.fields import (
     UnsignedBigAutoField,
     flag,
@@ -14,7 +15,7 @@ from shared.models.fields import (
 )
 
 
-class IredadminModel(peewee.Model):
+class IredadminModel(CheckedModel):
     class Meta:
         database = iredadmin_db
         legacy_table_names = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import peewee
 
 from shared.db import iredapd_db
+from shared.models.base import CheckedModel
 from shared.models.fields import (
     UnsignedBigAutoField,
     UnsignedTinyIntField,
@@ -14,7 +15,7 @@ from shared.models.fields import (
 )
 
 
-class IredapdModel(peewee.Model):
+class IredapdModel(CheckedModel):
     class Meta:
         database = iredapd_db
         legacy_table_names = False

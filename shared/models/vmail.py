@@ -5,6 +5,7 @@ from __future__ import annotations
 import peewee
 
 from shared.db import vmail_db
+from shared.models.base import CheckedModel
 from shared.models.fields import (
     NEVER,
     UnsignedBigAutoField,
@@ -21,7 +22,7 @@ from shared.models.fields import (
 )
 
 
-class VmailModel(peewee.Model):
+class VmailModel(CheckedModel):
     class Meta:
         database = vmail_db
         legacy_table_names = False

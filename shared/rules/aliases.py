@@ -70,7 +70,7 @@ def _insert_moderators(address: str, moderators) -> None:
 
 
 def create_alias(caller: Identity, address: str, params: Params) -> None:
-    name = params.get_str("name", "")
+    name = params.get_str("name", "", column=Alias.name)
     policy = access_policy_param(params, "public")
     members = members_param(params, address, "members", [])
     moderators = params.get_address_list("moderators", [])
@@ -123,7 +123,7 @@ def update_alias(caller: Identity, address: str, params: Params) -> None:
     params.reject_combined("moderators", "addModerator", "removeModerator")
     columns: dict = {}
     if "name" in params:
-        columns["name"] = params.get_str("name")
+        columns["name"] = params.get_str("name", column=Alias.name)
     if "accountStatus" in params:
         columns["active"] = params.get_status()
     policy = access_policy_param(params)

@@ -12,6 +12,7 @@ from shared import settings_text
 from shared.db import iredapd_db, lock_for_update, sql_concat, vmail_db
 from shared.errors import ApiError
 from shared.identity import Identity
+from shared.models.base import require_fit
 from shared.models.iredapd import Throttle, ThrottleTracking
 from shared.models.vmail import (
     Admin,
@@ -42,7 +43,7 @@ from shared.timeutil import utcnow, utctoday
 from shared.validation import domain_of, is_mailbox_address
 
 LANGUAGE = re.compile(r"^[a-z]{2}(?:_[A-Z]{2})?$")
-TRANSPORT = re.compile(r"^[A-Za-z0-9._:\[\]@/-]{1,255}$")
+TRANSPORT = re.compile(r"^[A-Za-z0-9._:\[\]@/-]+$")
 RELAYHOST = re.compile(r"^(?:smtp|relay|lmtp):(?:\[[A-Za-z0-9.:-]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$")
 HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 BRACKETED = re.compile(r"^\[([A-Za-z0-9.:-]+)\](?::(\d{1,5}))?$")
@@ -79,13 +80,13 @@ def language_param(params: Params, name: str = "language") -> str | None:
     return value
 
 
-def transport_param(params: Params, domain: str, name: str = "transport") -> str | None:
-    """A Postfix transport (`service:nexthop`) for accounts of `domain`.
+def transport_param(params: Params, domain: str, column, name: str = "transport") -> str | None:
+    """A Postfix transport (`service:nexthop`) for accounts of `domain`, stored in `column`.
 
     iRedMail's `mlmmj` pipe writes into `<spool>/${nexthop}`: it may only name a list of the
     same domain (`mlmmj:<domain>/<list>`), or a tenant could feed another domain's list. No
     nexthop may climb out of a directory (`..`)."""
-    value = params.get_str(name)
+    value = params.get_str(name, column=column)
     if value is None:
         return None
     if not TRANSPORT.match(value):
@@ -101,7 +102,7 @@ def transport_param(params: Params, domain: str, name: str = "transport") -> str
 
 
 def relayhost_param(params: Params, name: str = "outboundRelay") -> str | None:
-    value = params.get_str(name)
+    value = params.get_str(name, column=SenderRelayhost.relayhost)
     if value and not RELAYHOST.match(value):
         raise ApiError("INVALID_PARAM", f"{name} must look like smtp:[host]:port")
     return value
@@ -263,10 +264,10 @@ def _creator_may_add_domain(caller: Identity) -> None:
 
 def create_domain(caller: Identity, domain: str, params: Params, config) -> None:
     """Insert the domain row (and its BCC rows) in one transaction; ALREADY_EXISTS on a clash."""
-    name = params.get_str("name", "")
+    name = params.get_str("name", "", column=Domain.description)
     quota = params.get_int("quota", 0, minimum=0)
     language = language_param(params)
-    transport = transport_param(params, domain) or config.default_transport
+    transport = transport_param(params, domain, Domain.transport) or config.default_transport
     default_quota = params.get_int("defaultQuota", 0, minimum=0)
     max_user_quota = params.get_int("maxUserQuota", 0, minimum=0)
     limits = {
@@ -361,11 +362,11 @@ def _column_changes(domain: str, params: Params) -> tuple[dict, dict]:
     columns: dict = {}
     settings: dict = {}
     if "name" in params:
-        columns["description"] = params.get_str("name")
+        columns["description"] = params.get_str("name", column=Domain.description)
     if "quota" in params:
         columns["maxquota"] = params.get_int("quota", minimum=0)
     if "transport" in params:
-        columns["transport"] = transport_param(params, domain) or ""
+        columns["transport"] = transport_param(params, domain, Domain.transport) or ""
         if not columns["transport"]:
             raise ApiError("INVALID_TRANSPORT", "transport cannot be empty")
     if "accountStatus" in params:
@@ -397,7 +398,9 @@ def _backup_mx_columns(domain: str, row: Domain, params: Params, config) -> dict
         if primary_mx:
             raise ApiError("INVALID_PARAM", "primarymx needs is_backupmx=yes")
         return {"backupmx": 0, "transport": config.default_transport}
-    return {"backupmx": 1, "transport": backup_mx_transport(domain, primary_mx)}
+    transport = backup_mx_transport(domain, primary_mx)
+    require_fit(Domain.transport, transport, "primarymx")
+    return {"backupmx": 1, "transport": transport}
 
 
 def _set_catchall(caller: Identity, domain: str, destinations: list[str]) -> None:

@@ -70,12 +70,14 @@ def mailbox_location(params: Params, address: str, storage: dict[str, str]) -> d
             )
         columns["mailboxformat"] = value
     if "mailboxFolder" in params:
-        value = params.get_str("mailboxFolder")
+        value = params.get_str("mailboxFolder", column=Mailbox.mailboxfolder)
         if not FOLDER_NAME.match(value) or value.strip(".") == "":
             raise ApiError("INVALID_PARAM", "mailboxFolder must be a plain folder name")
         columns["mailboxfolder"] = value
     if "maildir" in params:
-        columns["maildir"] = _maildir(params.get_str("maildir"), address, storage)
+        columns["maildir"] = _maildir(
+            params.get_str("maildir", column=Mailbox.maildir), address, storage
+        )
     return columns
 
 

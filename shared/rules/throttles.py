@@ -68,9 +68,9 @@ def get_throttle(account: str, kind: str) -> dict:
     return row or {}
 
 
-def set_throttle(account: str, kind: str, priority: int, params: Params) -> None:
-    """Create or update the one row of (account, kind); values left out keep what is stored."""
-    values = limit_params(params)
+def set_throttle(account: str, kind: str, priority: int, values: dict[str, int]) -> None:
+    """Create or update the one row of (account, kind) with `values` (from `limit_params`);
+    values left out keep what is stored."""
     require_account_exists(account)
     with iredapd_db.atomic():
         exists = (

@@ -75,7 +75,7 @@ def domain_settings(domain: str) -> dict:
 def password_hash_from(params: Params, domain_settings: dict, config, required: bool):
     """The `{SCHEME}` hash from `password` (policy-checked) or `password_hash` (as given)."""
     if "password_hash" in params:
-        return check_hash_prefix(params.get_str("password_hash"))
+        return check_hash_prefix(params.get_str("password_hash", column=Mailbox.password))
     password = params.get_str("password")
     if password is None and not required:
         return None
@@ -132,7 +132,7 @@ def self_row(address: str) -> dict:
 # -- create --------------------------------------------------------------------------------
 def create_user(caller: Identity, address: str, params: Params, config) -> None:
     domain_name = domain_of(address)
-    name = params.get_str("name", "")
+    name = params.get_str("name", "", column=Mailbox.name)
     language = language_param(params) or ""
     requested_quota = params.get_int("quota", None, minimum=0)
     storage = storage_columns(config)
@@ -327,10 +327,7 @@ def _identity_columns(params: Params, address: str) -> dict:
     for param, column in (("name", "name"), ("gn", "first_name"), ("sn", "last_name"),
                           ("employeeid", "employeeid")):  # fmt: skip
         if param in params:
-            value = params.get_str(param)
-            if len(value) > 255:
-                raise ApiError("INVALID_PARAM", f"{param} is longer than 255 characters")
-            columns[column] = value
+            columns[column] = params.get_str(param, column=getattr(Mailbox, column))
     if "quota" in params:
         columns["quota"] = params.get_int("quota", minimum=0)
     if "accountStatus" in params:
@@ -338,7 +335,7 @@ def _identity_columns(params: Params, address: str) -> dict:
     if "language" in params:
         columns["language"] = language_param(params) or ""
     if "transport" in params:
-        columns["transport"] = transport_param(params, domain_of(address)) or ""
+        columns["transport"] = transport_param(params, domain_of(address), Mailbox.transport) or ""
     return columns
 
 
@@ -419,7 +416,7 @@ def update_domain_users(domain_name: str, params: Params, config) -> None:
     if "language" in params:
         columns["language"] = language_param(params) or ""
     if "transport" in params:
-        columns["transport"] = transport_param(params, domain_name) or ""
+        columns["transport"] = transport_param(params, domain_name, Mailbox.transport) or ""
     unknown = params.names() - {"accountStatus", "language", "transport", "password",
                                 "password_hash"}  # fmt: skip
     if unknown:
