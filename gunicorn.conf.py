@@ -2,8 +2,12 @@
 
 import os
 
-# Threaded workers: every process waits on I/O (the database, or the services).
-worker_class = "gthread"
+# Threaded workers: every process waits on I/O (the database, or the services). ApiWorker is
+# gunicorn's gthread worker that answers the JSON envelope even for what it refuses itself.
+worker_class = "shared.worker.ApiWorker"
+# No cap of gunicorn's own (it caps at 8,190 bytes otherwise): ApiWorker bounds a request line at
+# API_MAX_BODY_BYTES plus 8 KiB, so parameters fit in the query string as in a body.
+limit_request_line = 0
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # The app is built in each worker, so no database connection exists before the fork.

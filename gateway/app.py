@@ -42,6 +42,8 @@ class GatewayMiddleware:
         if relative is None:
             raise ApiError("NOT_FOUND", "not an API path")
         req.path = relative
+        if len(req.query_string) > self._max_body:  # parameters fit the query string as a body
+            raise ApiError("REQUEST_TOO_LARGE", f"the query string may hold {self._max_body} bytes")
         req.context.body = self._read_body(req)
         if not self._enabled:
             raise ApiError("API_DISABLED")

@@ -75,6 +75,16 @@ def test_oversized_body(make_api, global_admin):
     assert failure(answer) == "REQUEST_TOO_LARGE"
 
 
+def test_the_query_string_may_hold_as_much_as_a_body(make_api, global_admin):
+    client = login(make_api(api_max_body_bytes=1000))
+    add_domain("example.net")
+    query = "name=Q&pad=" + "p" * (1000 - 11)
+    assert client.put(f"/api/domain/example.net?{query}").json == {"_success": True}
+    assert failure(client.put(f"/api/domain/example.net?{query}p")) == "REQUEST_TOO_LARGE"
+    assert failure(make_api(enable_restful_api=False, api_max_body_bytes=10).get(
+        "/api/domains?" + "x" * 11)) == "REQUEST_TOO_LARGE"  # fmt: skip
+
+
 def test_disabled_is_checked_before_the_ip(make_api):
     client = make_api(
         enable_restful_api=False,
