@@ -94,4 +94,18 @@ class LoginFailure(IredadminModel):
         )
 
 
-IREDADMIN_MODELS = (Session, Log, Setting, ApiKey, LoginFailure)
+class PendingCascade(IredadminModel):
+    """A write across databases under way (shared/rules/cascade.py): recorded before its first
+    step and removed after its last, so that one interrupted in between is finished later."""
+
+    id = UnsignedBigAutoField()
+    operation = varchar(20)  # delete_domain, delete_user, rename_user
+    account = varchar(index=True)  # the domain or the address
+    new_account = varchar(index=True)  # a rename's new address ('' otherwise)
+    created = peewee.DateTimeField(index=True)
+
+    class Meta:
+        table_name = "api_pending_cascades"
+
+
+IREDADMIN_MODELS = (Session, Log, Setting, ApiKey, LoginFailure, PendingCascade)

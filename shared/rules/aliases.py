@@ -10,6 +10,7 @@ from shared.identity import Identity
 from shared.models.vmail import Alias, Domain, Forwarding, Moderator
 from shared.paging import filter_list
 from shared.params import Params, list_change
+from shared.rules import cascade
 from shared.rules.addresses import (
     chunks,
     forwarding_sources_to,
@@ -75,6 +76,7 @@ def create_alias(caller: Identity, address: str, params: Params) -> None:
     members = members_param(params, address, "members", [])
     moderators = params.get_address_list("moderators", [])
     domain_name = domain_of(address)
+    cascade.before_taking(address)
     now = utcnow()
     with vmail_db.atomic():
         domain = locked_domain(domain_name)
@@ -190,6 +192,7 @@ def delete_alias(address: str) -> None:
 def rename_alias(address: str, new: str) -> None:
     if domain_of(new) != domain_of(address):
         raise ApiError("DOMAIN_NAME_MISMATCH", "an alias is renamed within its domain")
+    cascade.before_taking(new)
     with vmail_db.atomic():
         locked_domain(domain_of(address))
         if not Alias.select().where(Alias.address == address).exists():

@@ -9,11 +9,10 @@ import re
 import peewee
 
 from shared import settings_text
-from shared.db import iredapd_db, lock_for_update, sql_concat, vmail_db
+from shared.db import lock_for_update, sql_concat, vmail_db
 from shared.errors import ApiError
 from shared.identity import Identity
 from shared.models.base import require_fit
-from shared.models.iredapd import Throttle, ThrottleTracking
 from shared.models.vmail import (
     Admin,
     Alias,
@@ -34,6 +33,7 @@ from shared.models.vmail import (
 )
 from shared.paging import filter_list
 from shared.params import Params, list_change
+from shared.rules import cascade
 from shared.rules.addresses import (
     forwarding_sources_to,
     require_existing_local,
@@ -286,6 +286,7 @@ def create_domain(caller: Identity, domain: str, params: Params, config) -> None
         max_user_quota=max_user_quota or None,
         default_language=language,
     )
+    cascade.before_taking(domain)
     now = utcnow()
     with vmail_db.atomic():
         _creator_may_add_domain(caller)
@@ -452,6 +453,7 @@ def _apply_alias_domains(caller: Identity, domain: str, replace, add, remove, no
     for name in sorted(wanted - current):
         if domain_taken(name):
             raise ApiError("ALREADY_EXISTS", name)
+        cascade.before_taking(name)
     gone = current - wanted
     if gone:
         AliasDomain.delete().where(
@@ -473,8 +475,16 @@ def _apply_alias_domains(caller: Identity, domain: str, replace, add, remove, no
 
 # -- deleting ------------------------------------------------------------------------------
 def delete_domain(domain: str, admin: str, keep_days: int | None) -> None:
-    """The cascade of DATA-MODEL.md §3: set-based statements, one transaction per database."""
+    """The cascade of DATA-MODEL.md §3: set-based statements, one transaction per database,
+    journaled so that a failure between them is finished later (shared/rules/cascade.py)."""
     delete_date = utctoday() + datetime.timedelta(days=keep_days) if keep_days else None
+    cascade.run(
+        cascade.Operation(cascade.DELETE_DOMAIN, domain),
+        lambda: _delete_domain_rows(domain, admin, delete_date),
+    )
+
+
+def _delete_domain_rows(domain: str, admin: str, delete_date) -> None:
     like = "%@" + domain
     with vmail_db.atomic():
         if not lock_for_update(Domain.select().where(Domain.domain == domain)).exists():
@@ -509,7 +519,6 @@ def delete_domain(domain: str, admin: str, keep_days: int | None) -> None:
         Alias.delete().where(Alias.domain == domain).execute()
         Mailbox.delete().where(Mailbox.domain == domain).execute()
         Domain.delete().where(Domain.domain == domain).execute()
-    delete_throttles((Throttle.account == "@" + domain) | (Throttle.account**like))
 
 
 def record_deleted_mailboxes(where, admin: str, delete_date) -> int:
@@ -546,11 +555,3 @@ def record_deleted_mailboxes(where, admin: str, delete_date) -> int:
         DeletedMailbox.delete_date,
     ]
     return DeletedMailbox.insert_from(query, fields).execute()
-
-
-def delete_throttles(where) -> None:
-    """Remove throttle settings and, first, their tracking rows (no cascade in iRedAPD)."""
-    with iredapd_db.atomic():
-        ids = Throttle.select(Throttle.id).where(where)
-        ThrottleTracking.delete().where(ThrottleTracking.tid.in_(ids)).execute()
-        Throttle.delete().where(where).execute()

@@ -88,10 +88,32 @@ def set_throttle(account: str, kind: str, priority: int, values: dict[str, int])
         upsert(Throttle.insert(**row), [Throttle.account, Throttle.kind], update).execute()
 
 
-def delete_throttle(account: str, kind: str) -> None:
-    """Remove the setting; its tracking rows go first (no cascade in iRedAPD)."""
-    where = (Throttle.account == account) & (Throttle.kind == kind)
+def delete_where(where) -> None:
+    """Remove throttle settings and, first, their tracking rows (no cascade in iRedAPD)."""
     with iredapd_db.atomic():
         ids = Throttle.select(Throttle.id).where(where)
         ThrottleTracking.delete().where(ThrottleTracking.tid.in_(ids)).execute()
         Throttle.delete().where(where).execute()
+
+
+def delete_throttle(account: str, kind: str) -> None:
+    delete_where((Throttle.account == account) & (Throttle.kind == kind))
+
+
+# -- the cascade steps of this store (shared/rules/cascade.py); each one is idempotent --------
+def delete_domain_rows(domain: str) -> None:
+    delete_where((Throttle.account == "@" + domain) | (Throttle.account ** ("%@" + domain)))
+
+
+def delete_user_rows(address: str) -> None:
+    delete_where(Throttle.account == address)
+
+
+def rename_rows(old: str, new: str) -> None:
+    """The settings of `old` become `new`'s, replacing any `new` had of the same kind."""
+    with iredapd_db.atomic():
+        kinds = [row.kind for row in Throttle.select(Throttle.kind).where(Throttle.account == old)]
+        if kinds:
+            delete_where((Throttle.account == new) & Throttle.kind.in_(kinds))
+        Throttle.update(account=new).where(Throttle.account == old).execute()
+        ThrottleTracking.update(account=new).where(ThrottleTracking.account == old).execute()

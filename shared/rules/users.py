@@ -7,10 +7,9 @@ import datetime
 import peewee
 
 from shared import settings_text
-from shared.db import iredapd_db, lock_for_update, unindexed, vmail_db
+from shared.db import lock_for_update, unindexed, vmail_db
 from shared.errors import ApiError
 from shared.identity import Identity
-from shared.models.iredapd import Throttle, ThrottleTracking
 from shared.models.vmail import (
     AliasDomain,
     Domain,
@@ -29,7 +28,7 @@ from shared.models.vmail import (
 from shared.paging import filter_list
 from shared.params import Params, list_change
 from shared.passwords import check_hash_prefix, check_policy, hash_password
-from shared.rules import services
+from shared.rules import cascade, services
 from shared.rules.addresses import (
     address_exists,
     forwarding_sources_to,
@@ -37,7 +36,6 @@ from shared.rules.addresses import (
     restore_self_rows,
 )
 from shared.rules.domains import (
-    delete_throttles,
     language_param,
     record_deleted_mailboxes,
     relayhost_param,
@@ -139,6 +137,7 @@ def create_user(caller: Identity, address: str, params: Params, config) -> None:
     location = mailbox_location(params, address, storage)
     # Hash before taking the domain lock: bcrypt costs a quarter of a second.
     password = password_hash_from(params, domain_settings(domain_name), config, required=True)
+    cascade.before_taking(address)
     now = utcnow()
     with vmail_db.atomic():
         domain = locked_domain(domain_name)
@@ -387,6 +386,7 @@ def _update_alias_addresses(address: str, replace, add, remove) -> None:
         if domain_of(alias) not in allowed:
             raise ApiError("DOMAIN_NAME_MISMATCH", f"aliases: {alias}")
         require_free_address(alias)
+        cascade.before_taking(alias)
     gone = current - wanted
     if gone:
         Forwarding.delete().where(
@@ -439,7 +439,15 @@ def update_domain_users(domain_name: str, params: Params, config) -> None:
 
 # -- delete --------------------------------------------------------------------------------
 def delete_user(address: str, admin: str, keep_days: int | None) -> None:
+    """vmail in one transaction, then the other stores (journaled: shared/rules/cascade.py)."""
     delete_date = utctoday() + datetime.timedelta(days=keep_days) if keep_days else None
+    cascade.run(
+        cascade.Operation(cascade.DELETE_USER, address),
+        lambda: _delete_user_rows(address, admin, delete_date),
+    )
+
+
+def _delete_user_rows(address: str, admin: str, delete_date) -> None:
     with vmail_db.atomic():
         locked_domain(domain_of(address))
         if not Mailbox.select().where(Mailbox.username == address).exists():
@@ -464,14 +472,21 @@ def delete_user(address: str, admin: str, keep_days: int | None) -> None:
         UsedQuota.delete().where(UsedQuota.username == address).execute()
         LastLogin.delete().where(LastLogin.username == address).execute()
         Mailbox.delete().where(Mailbox.username == address).execute()
-    delete_throttles(Throttle.account == address)
 
 
 # -- rename --------------------------------------------------------------------------------
 def rename_user(address: str, new: str) -> None:
-    """Rewrite every reference to the address in one transaction per database; maildir kept."""
+    """Rewrite every reference to the address in one transaction per database (journaled:
+    shared/rules/cascade.py); the maildir is kept."""
     if domain_of(new) != domain_of(address):
         raise ApiError("DOMAIN_NAME_MISMATCH", "a user is renamed within its domain")
+    cascade.run(
+        cascade.Operation(cascade.RENAME_USER, address, new),
+        lambda: _rename_user_rows(address, new),
+    )
+
+
+def _rename_user_rows(address: str, new: str) -> None:
     with vmail_db.atomic():
         locked_domain(domain_of(address))
         if not Mailbox.select().where(Mailbox.username == address).exists():
@@ -490,6 +505,3 @@ def rename_user(address: str, new: str) -> None:
         SenderRelayhost.update(account=new).where(SenderRelayhost.account == address).execute()
         UsedQuota.update(username=new).where(UsedQuota.username == address).execute()
         LastLogin.update(username=new).where(LastLogin.username == address).execute()
-    with iredapd_db.atomic():
-        Throttle.update(account=new).where(Throttle.account == address).execute()
-        ThrottleTracking.update(account=new).where(ThrottleTracking.account == address).execute()
