@@ -14,6 +14,9 @@ threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 preload_app = False
 # Five masters run side by side: a shared default control socket path would clash.
 control_socket_disable = True
+# A master restarted by its supervisor binds at once, even while the dead master's orphaned
+# workers still hold the old socket for the second it takes them to notice and exit.
+reuse_port = True
 # The gateway keeps pooled connections to the services open between requests.
 keepalive = 75
 timeout = 60

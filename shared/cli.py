@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import string
 import sys
+from pathlib import Path
 
 from shared import db
 from shared.admins import create_global_admin
@@ -53,22 +55,70 @@ def cmd_create_admin(args, config) -> int:
     return 0
 
 
+def cmd_serve(args, config) -> int:
+    from shared.deploy import serve
+
+    serve(args.name, Path(args.procfile).resolve())
+    return 1  # not reached: serve() execs the process
+
+
+def cmd_deploy_config(args, config) -> int:
+    from shared.deploy import Layout, deploy_files
+
+    layout = Layout(args.prefix, args.settings_file, args.user or None, args.bin_dir)
+    out = Path(args.out)
+    for relative, content in deploy_files(Path(args.procfile), layout).items():
+        target = out / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+        print(f"wrote {target}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailapi", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--env-file", help="load these settings first (the .env format, as honcho reads it)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    init_db = commands.add_parser("init-db", help="create the tables of the three databases")
+
+    def command(name: str, **kwargs):
+        return commands.add_parser(name, parents=[common], **kwargs)
+
+    init_db = command("init-db", help="create the tables of the three databases")
     init_db.set_defaults(run=cmd_init_db)
-    admin = commands.add_parser("create-admin", help="create a global admin")
+    admin = command("create-admin", help="create a global admin")
     admin.add_argument("email")
     admin.add_argument("--password", help="the password (checked against the policy)")
     admin.add_argument("--random-password", action="store_true", help="generate and print one")
     admin.add_argument("--reset", action="store_true", help="reset the password if it exists")
     admin.set_defaults(run=cmd_create_admin)
+    serve = command("serve", help="run one Procfile process (systemd, supervisord)")
+    serve.add_argument("name", help="the Procfile line: gateway, domain, user, …")
+    serve.add_argument("--procfile", default="Procfile")
+    serve.set_defaults(run=cmd_serve, needs_config=False)
+    deploy = command("deploy-config", help="write systemd units and a supervisord program file")
+    deploy.add_argument("--procfile", default="Procfile")
+    deploy.add_argument("--out", default="deploy", help="folder to write into (default deploy)")
+    deploy.add_argument("--prefix", default="/opt/mailapi", help="where the checkout lives")
+    deploy.add_argument(
+        "--settings-file", default="/etc/mailapi/mailapi.env", help="what the processes load"
+    )
+    deploy.add_argument("--user", default="mailapi", help="system user ('' for none)")
+    deploy.add_argument("--bin-dir", help="the virtualenv's bin (default PREFIX/.venv/bin)")
+    deploy.set_defaults(run=cmd_deploy_config, needs_config=False)
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.env_file:
+        from honcho.environ import parse as parse_env
+
+        os.environ.update(parse_env(Path(args.env_file).read_text()))
+    if not getattr(args, "needs_config", True):
+        return args.run(args, None)
     try:
         config = Config.from_env()
     except ValueError as exc:
