@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from playhouse import db_url
 
-from tests.upstream import fill_placeholders, upstream_dir
+from tests.upstream import fill_placeholders, samples_for
 
 MYSQL_DRIVER = "/usr/lib/dovecot/modules/libdriver_mysql.so"
 AUTH_FAILED, USER_UNKNOWN = 77, 67  # doveadm's exit codes for a refused login and no such user
@@ -98,14 +98,8 @@ def stop_dovecot(server: Dovecot, folder: Path) -> None:
 
 
 def dovecot_samples() -> Path:
-    if not shutil.which("dovecot") or not Path(MYSQL_DRIVER).exists():
-        if os.environ.get("REQUIRE_DOVECOT") == "1":
-            pytest.fail("REQUIRE_DOVECOT=1 but dovecot-core/dovecot-mysql are not installed")
-        pytest.skip("dovecot-core and dovecot-mysql are not installed")
-    samples = upstream_dir()
-    if samples is None:
-        pytest.fail("iRedMail's samples are missing: set MAILAPI_UPSTREAM to ../shared/upstream")
-    return samples / "iredmail" / "samples"
+    installed = shutil.which("dovecot") and Path(MYSQL_DRIVER).exists()
+    return samples_for(bool(installed), "dovecot-core and dovecot-mysql", "REQUIRE_DOVECOT")
 
 
 @pytest.fixture(scope="session")

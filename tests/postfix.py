@@ -10,7 +10,6 @@ only when Postfix said nothing else.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 from playhouse import db_url
 
-from tests.upstream import fill_placeholders, upstream_dir
+from tests.upstream import fill_placeholders, samples_for
 
 
 class PostfixError(AssertionError):
@@ -80,14 +79,8 @@ class Postfix:
 
 
 def postfix_samples() -> Path:
-    if not shutil.which("postmap") or not Path("/usr/lib/postfix/postfix-mysql.so").exists():
-        if os.environ.get("REQUIRE_POSTFIX") == "1":
-            pytest.fail("REQUIRE_POSTFIX=1 but postfix and postfix-mysql are not installed")
-        pytest.skip("postfix and postfix-mysql are not installed")
-    samples = upstream_dir()
-    if samples is None:
-        pytest.fail("iRedMail's samples are missing: set MAILAPI_UPSTREAM to ../shared/upstream")
-    return samples / "iredmail" / "samples"
+    installed = shutil.which("postmap") and Path("/usr/lib/postfix/postfix-mysql.so").exists()
+    return samples_for(bool(installed), "postfix and postfix-mysql", "REQUIRE_POSTFIX")
 
 
 @pytest.fixture

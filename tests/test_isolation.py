@@ -99,6 +99,17 @@ def test_the_kept_mail_of_a_deleted_mailbox_is_not_given_to_another(tenants, bos
     assert mailbox("u1@evil.test")["maildir"] == old
 
 
+def test_an_address_deleted_and_created_again_at_once_gets_a_new_maildir(tenants):
+    for _ in range(3):  # well within one second: the timestamps would be the same
+        old = mailbox("u1@evil.test")["maildir"]
+        ok(tenants.delete("/api/user/u1@evil.test"))
+        ok(tenants.post("/api/user/u1@evil.test", {"password": PW}))
+        assert mailbox("u1@evil.test")["maildir"] != old
+    kept = [r["maildir"] for r in rows(DeletedMailbox.select())]
+    assert len(set(kept)) == 3 and not any(k.endswith(mailbox("u1@evil.test")["maildir"])
+                                           for k in kept)  # fmt: skip
+
+
 @pytest.mark.mysql_only
 def test_dovecot_never_shows_a_home_in_another_domain(tenants, boss, dovecot):
     bobs_home = dovecot.user("bob@victim.test")["home"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 CANDIDATES = (
     os.environ.get("MAILAPI_UPSTREAM", ""),
@@ -29,3 +31,16 @@ def fill_placeholders(text: str, values: dict[str, str]) -> str:
     for name in sorted(values, key=len, reverse=True):  # PH_X_Y before PH_X
         text = text.replace(name, values[name])
     return text
+
+
+def samples_for(installed: bool, packages: str, requirement: str) -> Path:
+    """iRedMail's samples for a test of a real program: fail when `requirement` (an environment
+    variable such as REQUIRE_POSTFIX) is 1 and the program is missing, else skip."""
+    if not installed:
+        if os.environ.get(requirement) == "1":
+            pytest.fail(f"{requirement}=1 but {packages} are not installed")
+        pytest.skip(f"{packages} are not installed")
+    samples = upstream_dir()
+    if samples is None:
+        pytest.fail("iRedMail's samples are missing: set MAILAPI_UPSTREAM to ../shared/upstream")
+    return samples / "iredmail" / "samples"

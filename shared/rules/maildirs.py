@@ -21,12 +21,27 @@ MAILDIR_SEGMENT = re.compile(r"^[a-z0-9_#&+=@.-]+$")
 FOLDER_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-def generated_maildir(address: str, now: datetime.datetime) -> str:
-    """`<domain>/<c1>/<c2>/<c3>/<local>-<timestamp>/` (iRedMail's hashed layout)."""
+def _hashed_maildir(address: str, moment: datetime.datetime) -> str:
     local, domain = address.split("@")
     chars = (local.replace(".", "_") + "___")[:3]
-    stamp = now.strftime("%Y.%m.%d.%H.%M.%S")
+    stamp = moment.strftime("%Y.%m.%d.%H.%M.%S")
     return f"{domain}/{chars[0]}/{chars[1]}/{chars[2]}/{local}-{stamp}/"
+
+
+def generated_maildir(address: str, now: datetime.datetime, storage: dict[str, str]) -> str:
+    """`<domain>/<c1>/<c2>/<c3>/<local>-<timestamp>/` (iRedMail's hashed layout), a second later
+    when the address was deleted within the same second and its mail is kept there (a script
+    that deletes and re-creates an account must not give the new one the old mail)."""
+    kept = {
+        row.maildir.lower()
+        for row in DeletedMailbox.select(DeletedMailbox.maildir).where(
+            DeletedMailbox.username == address
+        )
+    }
+    moment = now
+    while absolute_maildir(storage, _hashed_maildir(address, moment)) in kept:
+        moment += datetime.timedelta(seconds=1)
+    return _hashed_maildir(address, moment)
 
 
 def storage_columns(config) -> dict[str, str]:

@@ -160,7 +160,7 @@ def create_user(caller: Identity, address: str, params: Params, config) -> None:
         columns = {
             "username": address, "password": password, "name": name,
             "language": language or settings.get("default_language", ""), "quota": quota,
-            "domain": domain_name, "maildir": maildir or generated_maildir(address, now),
+            "domain": domain_name, "maildir": maildir or generated_maildir(address, now, storage),
             "created": now, "modified": now, "passwordlastchange": now, "active": 1, **storage,
             **location, **flags,
         }  # fmt: skip
