@@ -189,5 +189,6 @@ def admin_api(api, global_admin):
 
 
 from tests.dovecot import dovecot, dovecot_server  # noqa: E402,F401
+from tests.iredapd import iredapd, iredapd_server  # noqa: E402,F401
 from tests.postfix import postfix  # noqa: E402,F401  (the fixture, for every test module)
 from tests.processes import environment, processes  # noqa: E402,F401

@@ -62,3 +62,43 @@ def test_configuration_errors_are_reported(monkeypatch, capsys):
     assert cli.main(["init-db"]) == 2
     assert "API_ERROR_STATUS" in capsys.readouterr().err
     assert os.environ["API_ERROR_STATUS"] == "loud"
+
+
+def test_settings_come_from_an_env_file(config, tmp_path, monkeypatch, capsys):
+    for name in ("VMAIL_DB_URL", "IREDAPD_DB_URL", "IREDADMIN_DB_URL"):
+        monkeypatch.delenv(name, raising=False)
+    settings = tmp_path / "mailapi.env"
+    settings.write_text(
+        f"# as .env.example\nVMAIL_DB_URL={config.vmail_db_url}\n"
+        f"IREDAPD_DB_URL={config.iredapd_db_url}\nIREDADMIN_DB_URL={config.iredadmin_db_url}\n"
+    )
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # what the file sets stays in the test
+    assert cli.main(["create-admin", "ops@example.com", "--password", "Str0ng-Pass",
+                     "--env-file", str(settings)]) == 0  # fmt: skip
+    assert Admin.get().username == "ops@example.com"
+    db.release_connections()
+
+
+def test_serve_refuses_a_process_the_procfile_lacks(tmp_path):
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("gateway: exec true\n")
+    with pytest.raises(SystemExit, match="no process 'nope'"):
+        cli.main(["serve", "nope", "--procfile", str(procfile)])
+
+
+def test_deploy_config_writes_one_unit_per_procfile_line(tmp_path, capsys):
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("gateway: exec true\nworker: exec false\n")
+    out = tmp_path / "out"
+    assert cli.main(["deploy-config", "--procfile", str(procfile), "--out", str(out),
+                     "--prefix", "/srv/api", "--user", ""]) == 0  # fmt: skip
+    units = sorted(p.name for p in (out / "systemd").iterdir())
+    assert units == ["mailapi-gateway.service", "mailapi-worker.service", "mailapi.target"]
+    unit = (out / "systemd" / "mailapi-worker.service").read_text()
+    assert "ExecStart=/srv/api/.venv/bin/mailapi serve worker --env-file" in unit
+    assert "User=" not in unit
+    programs = (out / "supervisor" / "mailapi.conf").read_text()
+    assert (
+        "[program:mailapi-worker]" in programs
+        and "programs=mailapi-gateway,mailapi-worker" in programs
+    )

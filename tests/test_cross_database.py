@@ -158,3 +158,16 @@ def test_an_entry_whose_main_step_never_committed_changes_nothing(server):
     ok(server.post("/api/user/x@other.com", {"password": PW}))
     ok(server.delete("/api/user/x@other.com"))
     assert throttle_accounts() == ["@example.com", "u@example.com"] and journal() == []
+
+
+@pytest.mark.mysql_only
+def test_iredapd_does_not_apply_an_old_domains_throttle_to_the_new_one(server, make_api, iredapd):
+    """The real iRedAPD: the old domain's message-size limit (1,000 bytes) is gone."""
+    ok(server.post("/api/throttle/example.com/outbound", {"msg_size": "1000"}))
+    assert iredapd.end_of_message("u@example.com", size=2000).startswith("REJECT")
+    broken = login(make_api(iredapd_db_url=UNREACHABLE))
+    assert failure(broken.delete("/api/domain/example.com")) == "DATABASE_UNAVAILABLE"
+    api = login(make_api())
+    ok(api.post("/api/domain/example.com"))
+    ok(api.post("/api/user/u@example.com", {"password": PW}))
+    assert iredapd.end_of_message("u@example.com", size=2000) == "DUNNO"

@@ -1,0 +1,155 @@
+"""The real iRedAPD (`upstream/iredapd`, its throttle plugin) reading the run's MariaDB databases,
+asked with Postfix policy requests on a loopback port.
+
+iRedAPD reads MySQL or PostgreSQL only, and refuses an empty database password, so the fixture
+makes a MariaDB user of its own for the run (dropped at the end). Its settings.py is generated
+into a folder of the run and found through PYTHONPATH: nothing is written into upstream/.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from playhouse import db_url
+
+from tests.processes import free_port
+from tests.upstream import upstream_dir
+
+PASSWORD = "iRedAPD-test-" + uuid.uuid4().hex[:12]
+
+
+class IredapdError(AssertionError):
+    """iRedAPD did not answer a policy request."""
+
+
+class Iredapd:
+    def __init__(self, port: int, log: Path):
+        self.port = port
+        self.log = log
+
+    def policy(self, **attributes: str) -> str:
+        """The action iRedAPD answers for one policy request (`DUNNO`, `REJECT …`)."""
+        request = {"request": "smtpd_access_policy", "protocol_name": "ESMTP",
+                   "client_address": "192.0.2.10", "client_name": "client.example.org",
+                   "helo_name": "client.example.org", "instance": uuid.uuid4().hex[:12],
+                   **attributes}  # fmt: skip
+        text = "".join(f"{key}={value}\n" for key, value in request.items()) + "\n"
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as sock:
+            sock.sendall(text.encode())
+            answer = b""
+            while not answer.endswith(b"\n\n"):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+        if not answer.startswith(b"action="):
+            raise IredapdError(f"no action: {answer!r}\n{self.log.read_text()[-2000:]}")
+        return answer.decode().strip()[len("action=") :]
+
+    def end_of_message(self, sender: str, size: int, recipients: int = 1) -> str:
+        """What iRedAPD says at END-OF-DATA of a message sent by an authenticated `sender`."""
+        return self.policy(
+            protocol_state="END-OF-MESSAGE", sender=sender, sasl_username=sender, recipient="",
+            recipient_count=str(recipients), size=str(size),
+        )  # fmt: skip
+
+
+def _settings(port: int, folder: Path, urls: dict[str, str], user: str) -> str:
+    databases = {name: db_url.parse(urls[name])["database"] for name in ("vmail", "iredapd")}
+    lines = [
+        "from libs.default_settings import *",
+        "listen_address = '127.0.0.1'",
+        f"listen_port = {port}",
+        f"run_as_user = {pwd.getpwuid(os.getuid()).pw_name!r}",
+        f"pid_file = {str(folder / 'iredapd.pid')!r}",
+        "log_level = 'debug'",
+        "backend = 'mysql'",
+        "SQL_DB_DRIVER = 'pymysql'",  # the driver the API uses too (iRedMail's own default)
+        "plugins = ['throttle']",
+        "LOG_SMTP_SESSIONS = False",  # its smtp_sessions table is not the API's business
+        "srs_secrets = []",
+        "srs_domain = ''",
+    ]
+    for name in ("vmail", "amavisd", "iredapd"):
+        database = databases.get(name, databases["iredapd"])
+        lines += [
+            f"{name}_db_server = '127.0.0.1'",
+            f"{name}_db_port = '3306'",
+            f"{name}_db_name = {database!r}",
+            f"{name}_db_user = {user!r}",
+            f"{name}_db_password = {PASSWORD!r}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _wait(port: int, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise IredapdError(f"iRedAPD exited: {log.read_text()[-3000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise IredapdError(f"iRedAPD does not listen: {log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def iredapd_server(request):
+    if os.environ.get("TEST_DB") != "mysql":
+        pytest.skip("iRedAPD reads MySQL or PostgreSQL (TEST_DB=mysql)")
+    missing = [m for m in ("sqlalchemy", "dns") if importlib.util.find_spec(m) is None]
+    source = upstream_dir()
+    if missing or source is None:
+        reason = f"iRedAPD needs {missing} (make test installs them) and ../shared/upstream"
+        if os.environ.get("REQUIRE_IREDAPD") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from tests.conftest import mysql_connection
+
+    urls = request.getfixturevalue("mysql_databases")
+    user = "iredapd_" + uuid.uuid4().hex[:10]
+    admin = mysql_connection()
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'")
+        for name in ("vmail", "iredapd"):
+            database = db_url.parse(urls[name])["database"]
+            cursor.execute(f"GRANT ALL ON `{database}`.* TO '{user}'@'127.0.0.1'")
+    folder = Path(tempfile.mkdtemp(prefix="mailapi-iredapd-"))
+    port = free_port()
+    (folder / "settings.py").write_text(_settings(port, folder, urls, user))
+    log = folder / "iredapd.log"
+    env = {**os.environ, "PYTHONPATH": str(folder), "PYTHONDONTWRITEBYTECODE": "1"}
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "iredapd.py", "--foreground"],
+            cwd=source / "iredapd", env=env, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        _wait(port, process, log)
+        yield Iredapd(port, log)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP USER '{user}'@'127.0.0.1'")
+        admin.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def iredapd(config, iredapd_server):
+    """iRedAPD reading this test's (emptied) MariaDB databases."""
+    return iredapd_server
