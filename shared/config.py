@@ -82,6 +82,8 @@ class Config:
     password_has_number: bool = True
     password_has_special_char: bool = True
     storage_base_directory: str = "/var/vmail/vmail1"
+    # Which Dovecot writes `used_quota`: on PostgreSQL, init-db creates that version's trigger.
+    dovecot_version: str = "2.3"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -116,5 +118,7 @@ class Config:
     def validate(self) -> None:
         if self.api_error_status not in ("compat", "rest"):
             raise ValueError("API_ERROR_STATUS must be 'compat' or 'rest'")
+        if self.dovecot_version not in ("2.3", "2.4"):
+            raise ValueError("DOVECOT_VERSION must be '2.3' or '2.4'")
         if self.api_max_body_bytes < 1:
             raise ValueError("API_MAX_BODY_BYTES must be positive")

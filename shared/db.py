@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import operator
 from urllib.parse import urlparse
 
 import peewee
+import psycopg
 from playhouse import db_url
-from playhouse.pool import PooledMySQLDatabase, PooledSqliteDatabase
+from playhouse.pool import (
+    PooledDatabase,
+    PooledMySQLDatabase,
+    PooledPostgresqlDatabase,
+    PooledSqliteDatabase,
+)
 
 vmail_db = peewee.DatabaseProxy()
 iredapd_db = peewee.DatabaseProxy()
@@ -14,27 +23,60 @@ iredadmin_db = peewee.DatabaseProxy()
 
 DATABASES = {"vmail": vmail_db, "iredapd": iredapd_db, "iredadmin": iredadmin_db}
 
-# Column types that differ between the backends (see shared/models/fields.py).
+# Column types that differ between the backends (see shared/models/fields.py). "DIALECT" is
+# not a type: it tells `PerBackend` column clauses which backend they are written for.
 MYSQL_FIELD_TYPES = {
+    "DIALECT": "mysql",
     "ASCII255": "VARCHAR(255) CHARACTER SET ascii",
     "BIGAUTO_UNSIGNED": "BIGINT UNSIGNED AUTO_INCREMENT",
+    "EPOCH_INT": "INT",
+    "SWITCH": "CHAR",
 }
-SQLITE_FIELD_TYPES = {"ASCII255": "VARCHAR(255)", "BIGAUTO_UNSIGNED": "INTEGER"}
+SQLITE_FIELD_TYPES = {
+    "DIALECT": "sqlite",
+    "ASCII255": "VARCHAR(255)",
+    "BIGAUTO_UNSIGNED": "INTEGER",
+    "EPOCH_INT": "INT",
+    "SWITCH": "CHAR",
+}
+# iRedMail's PostgreSQL schemas: INT2 flags, INT8 counters, SERIAL ids, BIGINT for MySQL's
+# unsigned types, TIMESTAMP WITHOUT TIME ZONE for DATETIME.
+POSTGRESQL_FIELD_TYPES = {
+    "DIALECT": "postgresql",
+    "ASCII255": "VARCHAR(255)",
+    "BIGAUTO_UNSIGNED": "SERIAL",
+    "TINYINT(1)": "INT2",
+    "INT(10)": "INT8",
+    "TINYINT UNSIGNED": "BIGINT",
+    "INT UNSIGNED": "BIGINT",
+    "EPOCH_INT": "BIGINT",
+    "SWITCH": "VARCHAR",
+    "DATETIME": "TIMESTAMP WITHOUT TIME ZONE",
+    "TIMESTAMP": "TIMESTAMP WITHOUT TIME ZONE",
+}
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def is_mysql(database) -> bool:
+def backend(database) -> str:
+    """'mysql', 'postgresql' or 'sqlite': the dialect of a database or a bound proxy."""
     db = database.obj if isinstance(database, peewee.DatabaseProxy) else database
-    return isinstance(db, peewee.MySQLDatabase)
+    if isinstance(db, peewee.MySQLDatabase):
+        return "mysql"
+    if isinstance(db, peewee.PostgresqlDatabase):
+        return "postgresql"
+    return "sqlite"
 
 
-def open_database(url: str, pool_size: int = 8, pool_timeout: int = 10) -> peewee.Database:
-    """A pooled peewee database for a `sqlite:///path` or `mysql[+pool]://…` URL.
+def is_mysql(database) -> bool:
+    return backend(database) == "mysql"
 
-    Nothing connects here: connections are made on first use, after gunicorn forks.
-    """
-    scheme = urlparse(url).scheme
+
+def is_postgresql(database) -> bool:
+    return backend(database) == "postgresql"
+
+
+def _url_parts(url: str, pool_size: int, pool_timeout: int) -> tuple[str, dict, dict]:
     params = db_url.parse(url, unquote_password=True, unquote_user=True)
     database = params.pop("database")
     pool = {
@@ -42,6 +84,22 @@ def open_database(url: str, pool_size: int = 8, pool_timeout: int = 10) -> peewe
         "timeout": params.pop("timeout", pool_timeout),
         "stale_timeout": params.pop("stale_timeout", 300),
     }
+    return database, pool, params
+
+
+POSTGRESQL_SCHEMES = ("postgres", "postgresql", "postgres+pool", "postgresql+pool")
+
+
+def open_database(url: str, pool_size: int = 8, pool_timeout: int = 10) -> peewee.Database:
+    """A pooled peewee database for a `sqlite:///path`, `mysql[+pool]://…` or
+    `postgresql[+pool]://…` URL.
+
+    Nothing connects here: connections are made on first use, after gunicorn forks.
+    """
+    scheme = urlparse(url).scheme
+    if scheme in POSTGRESQL_SCHEMES:
+        url = url.replace(scheme + "://", "postgresql://", 1)
+    database, pool, params = _url_parts(url, pool_size, pool_timeout)
     if scheme in ("sqlite", "sqlite+pool"):
         return PooledSqliteDatabase(
             database,
@@ -66,7 +124,23 @@ def open_database(url: str, pool_size: int = 8, pool_timeout: int = 10) -> peewe
         # DATETIME and TIMESTAMP values are written and read as UTC.
         params.setdefault("init_command", "SET time_zone = '+00:00'")
         return PooledMySQLDatabase(database, field_types=MYSQL_FIELD_TYPES, **pool, **params)
-    raise ValueError(f"unsupported database URL scheme {scheme!r} (use sqlite:/// or mysql://)")
+    if scheme in POSTGRESQL_SCHEMES:
+        params.setdefault("connect_timeout", 5)
+        # NOW() and CURRENT_TIMESTAMP (iRedMail's column defaults) in UTC, as the API writes.
+        params.setdefault("options", "-c TimeZone=UTC")
+        # Parameters bound on the client, as PyMySQL and sqlite3 do: the same queries then work
+        # on every backend (server-side binding cannot type a bare string in a SELECT list).
+        params.setdefault("cursor_factory", psycopg.ClientCursor)
+        return PooledPostgresqlDatabase(
+            database,
+            field_types=POSTGRESQL_FIELD_TYPES,
+            prefer_psycopg3=True,
+            **pool,
+            **params,
+        )
+    raise ValueError(
+        f"unsupported database URL scheme {scheme!r} (use sqlite:///, mysql:// or postgresql://)"
+    )
 
 
 def bind_databases(config) -> None:
@@ -81,6 +155,8 @@ def bind_databases(config) -> None:
             continue
         database = open_database(urls[name], config.db_pool_size, config.db_pool_timeout)
         database.mailapi_url = urls[name]
+        if isinstance(proxy.obj, PooledDatabase):
+            proxy.obj.close_all()
         proxy.initialize(database)
 
 
@@ -92,15 +168,17 @@ def release_connections() -> None:
 
 
 def sql_concat(*parts):
-    """String concatenation in the bound backend's dialect (CONCAT() on MySQL, || on SQLite)."""
-    if is_mysql(vmail_db):
+    """String concatenation in the bound backend's dialect (CONCAT() on MySQL and PostgreSQL,
+    || on SQLite)."""
+    if backend(vmail_db) != "sqlite":
         return peewee.fn.CONCAT(*parts)
     return peewee.NodeList(parts, glue=" || ", parens=True)
 
 
 def lock_for_update(query):
-    """`SELECT … FOR UPDATE` on MySQL; SQLite's write transaction already serialises writers."""
-    return query.for_update() if is_mysql(query.model._meta.database) else query
+    """`SELECT … FOR UPDATE` on MySQL and PostgreSQL; SQLite's write transaction already
+    serialises writers."""
+    return query if backend(query.model._meta.database) == "sqlite" else query.for_update()
 
 
 class PreparedQuery:
@@ -145,11 +223,17 @@ def stream_rows(query, batch: int = 500):
     database = proxy.obj
     sql, params = query.sql()
     converters = [getattr(column, "python_value", None) for column in query._returning]
-    with database.connection_context():
-        if is_mysql(database):
+    with database.connection_context(), contextlib.ExitStack() as stack:
+        dialect = backend(database)
+        if dialect == "mysql":
             import pymysql.cursors
 
             cursor = database.connection().cursor(pymysql.cursors.SSCursor)
+            cursor.execute(sql, params)
+        elif dialect == "postgresql":
+            # A named (server-side) cursor lives in a transaction.
+            stack.enter_context(database.atomic())
+            cursor = database.connection().cursor(name="stream_rows")
             cursor.execute(sql, params)
         else:
             cursor = database.execute_sql(sql, params)
@@ -220,8 +304,38 @@ def values_present(field, values) -> set:
     return found
 
 
-def upsert(query, conflict_target, update):
-    """INSERT … ON CONFLICT (target) DO UPDATE on SQLite; ON DUPLICATE KEY UPDATE on MySQL."""
-    if is_mysql(query.model._meta.database):
-        return query.on_conflict(update=update)
-    return query.on_conflict(conflict_target=conflict_target, update=update)
+def lock_key(database, *parts: str) -> None:
+    """On PostgreSQL, a lock on a key (not a row) until the transaction ends: writers of the
+    same key queue, a row that does not exist yet included. MySQL and SQLite writes rely on
+    the unique index (or SQLite's single writer) instead."""
+    if is_postgresql(database):
+        database.execute_sql(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ["\n".join(parts)]
+        )
+
+
+def upsert(model, key: dict, row: dict, update: dict) -> None:
+    """Insert `row`, or apply `update` to the row whose columns equal `key`.
+
+    MySQL and SQLite: INSERT … ON DUPLICATE KEY / ON CONFLICT on the key's unique index.
+    iRedMail's PostgreSQL schemas may have no such index (iredapd's `throttle`, which may
+    then even hold duplicates): there the key is locked, the rows updated, else one inserted.
+    """
+    database = model._meta.database
+    if is_postgresql(database):
+        with database.atomic():
+            lock_key(database, model._meta.table_name, *key.values())
+            where = functools.reduce(
+                operator.and_, (getattr(model, name) == value for name, value in key.items())
+            )
+            if not model.update(update).where(where).execute():
+                model.insert(**row).execute()
+        return
+    query = model.insert(**row)
+    if is_mysql(database):
+        query = query.on_conflict(update=update)
+    else:
+        query = query.on_conflict(
+            conflict_target=[getattr(model, name) for name in key], update=update
+        )
+    query.execute()

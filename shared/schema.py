@@ -12,19 +12,26 @@ from urllib.parse import urlparse
 import pymysql
 from playhouse import db_url
 
-from shared import db
+from shared import db, schema_postgresql
 from shared.models import MODELS_BY_DATABASE
+from shared.models.vmail import UsedQuota
 
 
 def ensure_database_exists(url: str) -> None:
-    """SQLite: the folder of the file; MySQL: the database itself (utf8mb4)."""
+    """SQLite: the folder of the file; MySQL: the database itself (utf8mb4); PostgreSQL: the
+    database (UTF-8)."""
     scheme = urlparse(url).scheme
+    if scheme in db.POSTGRESQL_SCHEMES:
+        url = url.replace(scheme + "://", "postgresql://", 1)
     params = db_url.parse(url, unquote_password=True, unquote_user=True)
     name = params["database"]
     if scheme.startswith("sqlite"):
         folder = os.path.dirname(name)
         if folder and name != ":memory:":
             os.makedirs(folder, exist_ok=True)
+        return
+    if scheme in db.POSTGRESQL_SCHEMES:
+        schema_postgresql.ensure_database(params)
         return
     connection = pymysql.connect(
         host=params.get("host", "localhost"),
@@ -43,15 +50,40 @@ def ensure_database_exists(url: str) -> None:
         connection.close()
 
 
-def create_tables(name: str) -> list[str]:
-    """Create the missing tables of one database; answers the names of the created ones."""
+def create_table(model, dialect: str) -> None:
+    """The model's table and indexes. `Meta.postgresql_indexes` ({columns: unique, or None for
+    none}) changes the index set where iRedMail's PostgreSQL schema indexes differently."""
+    changes = getattr(model._meta, f"{dialect}_indexes", None)
+    if changes is None:
+        model.create_table(safe=True)
+        return
+    indexes = {
+        tuple(field.name for field in index._expressions): index._unique
+        for index in model._meta.fields_to_index()
+    }
+    indexes.update(changes)
+    model._schema.create_table(safe=True)
+    for columns, unique in indexes.items():
+        if unique is not None:
+            index = model.index(*(getattr(model, column) for column in columns), unique=unique)
+            model._meta.database.execute(model._schema._create_index(index, safe=True))
+
+
+def create_tables(name: str, dovecot_version: str = "2.3") -> list[str]:
+    """Create the missing tables of one database; answers the names of the created ones.
+
+    On PostgreSQL a `used_quota` table made here gets the trigger of `dovecot_version`.
+    """
     proxy = db.DATABASES[name]
     created = []
     with proxy.connection_context():
         existing = set(proxy.get_tables())
         for model in MODELS_BY_DATABASE[name]:
             if model._meta.table_name not in existing:
-                model.create_table(safe=True)
+                with proxy.atomic():
+                    create_table(model, db.backend(proxy))
+                    if model is UsedQuota and db.is_postgresql(proxy):
+                        schema_postgresql.create_used_quota_trigger(proxy, dovecot_version)
                 created.append(model._meta.table_name)
     return created
 
@@ -65,4 +97,4 @@ def init_databases(config) -> dict[str, list[str]]:
     for url in urls.values():
         ensure_database_exists(url)
     db.bind_databases(config)
-    return {name: create_tables(name) for name in urls}
+    return {name: create_tables(name, config.dovecot_version) for name in urls}

@@ -1,9 +1,11 @@
-"""Fixtures: fresh databases per test (SQLite files, or MariaDB with TEST_DB=mysql), the
-services and gateway built in-process from a test config, and logged-in WebTest clients."""
+"""Fixtures: fresh databases per test (SQLite files; MariaDB with TEST_DB=mysql; PostgreSQL
+with TEST_DB=pgsql), the services and gateway built in-process from a test config, and
+logged-in WebTest clients."""
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import uuid
 
@@ -23,9 +25,17 @@ from shared.admins import create_global_admin
 from shared.config import Config
 from shared.models import MODELS_BY_DATABASE
 from shared.schema import init_databases
+from tests import pgsql
 
-TEST_DB = os.environ.get("TEST_DB", "sqlite")
+TEST_DB = os.environ.get("TEST_DB", "sqlite")  # sqlite, mysql or pgsql
+SERVER_DB = TEST_DB in ("mysql", "pgsql")
 REQUIRE_MYSQL = os.environ.get("REQUIRE_MYSQL") == "1"
+REQUIRE_PGSQL = os.environ.get("REQUIRE_PGSQL") == "1"
+# A URL that refuses connections on the backend under test (nothing listens on port 1).
+UNREACHABLE = {
+    "mysql": "mysql://root@127.0.0.1:1/{}",
+    "pgsql": "postgresql://postgres@127.0.0.1:1/{}",
+}.get(TEST_DB, "sqlite:////nonexistent/{}.db")
 MYSQL_URL = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
 ADMIN = "admin@example.com"
 ADMIN_PASSWORD = "Adm1n-Passw0rd"
@@ -58,18 +68,28 @@ def mysql_reachable() -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    if TEST_DB == "mysql":
-        if not mysql_reachable():
-            if REQUIRE_MYSQL:
-                raise pytest.UsageError(f"TEST_DB=mysql but MariaDB is unreachable at {MYSQL_URL}")
-            skip = pytest.mark.skip(reason=f"MariaDB unreachable at {MYSQL_URL}")
-            for item in items:
-                item.add_marker(skip)
-    else:
-        skip = pytest.mark.skip(reason="needs TEST_DB=mysql")
-        for item in items:
-            if "mysql_only" in item.keywords:
-                item.add_marker(skip)
+    if TEST_DB not in ("sqlite", "mysql", "pgsql"):
+        raise pytest.UsageError(f"TEST_DB must be sqlite, mysql or pgsql, not {TEST_DB!r}")
+    unreachable = None
+    if TEST_DB == "mysql" and not mysql_reachable():
+        if REQUIRE_MYSQL:
+            raise pytest.UsageError(f"TEST_DB=mysql but MariaDB is unreachable at {MYSQL_URL}")
+        unreachable = f"MariaDB unreachable at {MYSQL_URL}"
+    if TEST_DB == "pgsql" and not pgsql.reachable():
+        if REQUIRE_PGSQL:
+            raise pytest.UsageError(
+                f"TEST_DB=pgsql but PostgreSQL is unreachable at {pgsql.PGSQL_URL}"
+            )
+        unreachable = f"PostgreSQL unreachable at {pgsql.PGSQL_URL}"
+    for item in items:
+        if unreachable:
+            item.add_marker(pytest.mark.skip(reason=unreachable))
+        elif "server_db" in item.keywords and not SERVER_DB:
+            item.add_marker(pytest.mark.skip(reason="needs TEST_DB=mysql or TEST_DB=pgsql"))
+        elif "mysql_only" in item.keywords and TEST_DB != "mysql":
+            item.add_marker(pytest.mark.skip(reason="needs TEST_DB=mysql"))
+        elif "pgsql_only" in item.keywords and TEST_DB != "pgsql":
+            item.add_marker(pytest.mark.skip(reason="needs TEST_DB=pgsql"))
 
 
 def _drop_mysql_databases(names) -> None:
@@ -110,9 +130,81 @@ def _empty_all_tables() -> None:
                 model.delete().execute()
 
 
+def _close_pools() -> None:
+    for proxy in db.DATABASES.values():
+        if proxy.obj is not None:
+            proxy.obj.close_all()
+
+
+@pytest.fixture(scope="session")
+def pgsql_templates():
+    """The run's three template databases, with the schema init-db makes; every test's
+    databases are copies of them (a copy costs milliseconds, a schema build a second).
+
+    Two roles of the run come with them, with iRedMail's rights: a read-only `vmail` reader
+    (Postfix, Dovecot; all of `used_quota`) and an `iredapd` role (its database, and reads of
+    vmail), so the real readers prove the rows work with no more than those rights.
+    """
+    tag = uuid.uuid4().hex[:12]
+    names = {name: f"mailapi_{tag}_tmpl_{name}" for name in MODELS_BY_DATABASE}
+    roles = {"vmail": f"mailapi_{tag}_vmail", "iredapd": f"mailapi_{tag}_iredapd"}
+    dropper = pgsql.Dropper()
+    try:
+        for role in roles.values():
+            pgsql.create_role(role)
+        init_databases(make_config({name: f"{pgsql.PGSQL_URL}/{n}" for name, n in names.items()}))
+        read_all = "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"
+        pgsql.grant(names["vmail"], roles["vmail"], read_all, "GRANT ALL ON used_quota TO {role}")
+        pgsql.grant(names["vmail"], roles["iredapd"], read_all)
+        pgsql.grant(
+            names["iredapd"], roles["iredapd"],
+            "GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}",
+            "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}",
+        )  # fmt: skip
+        _close_pools()  # a template must have no connections
+        yield tag, names, dropper, roles
+    finally:
+        _close_pools()
+        for name in names.values():
+            dropper.drop(name)
+        dropper.wait()
+        for role in roles.values():
+            pgsql.drop_role(role)
+
+
+@pytest.fixture(scope="session")
+def database_roles(request) -> dict[str, tuple[str, str]]:
+    """(user, password) that the real mail-server programs log in with, per reader."""
+    if TEST_DB == "pgsql":
+        roles = request.getfixturevalue("pgsql_templates")[3]
+        return {name: (role, pgsql.READER_PASSWORD) for name, role in roles.items()}
+    params = db_url.parse(MYSQL_URL + "/x")
+    root = (params.get("user", "root"), params.get("passwd", params.get("password", "")))
+    return {"vmail": root, "iredapd": root}
+
+
+_test_numbers = itertools.count()
+
+
+@pytest.fixture
+def pgsql_databases(request):
+    """Three new PostgreSQL databases for this test, copies of the run's templates."""
+    tag, templates, dropper, _ = request.getfixturevalue("pgsql_templates")
+    number = next(_test_numbers)
+    names = {name: f"mailapi_{tag}_{number}_{name}" for name in templates}
+    urls = {name: pgsql.create_database(names[name], templates[name]) for name in names}
+    yield urls
+    _close_pools()
+    for name in names.values():
+        dropper.drop(name)
+
+
 @pytest.fixture
 def database_urls(request, tmp_path):
-    """Three empty databases for this test: new SQLite files, or the run's emptied MariaDB ones."""
+    """Three empty databases for this test: new SQLite files, new PostgreSQL databases, or the
+    run's emptied MariaDB ones."""
+    if TEST_DB == "pgsql":
+        return request.getfixturevalue("pgsql_databases")
     if TEST_DB != "mysql":
         return {name: f"sqlite:///{tmp_path}/{name}.db" for name in MODELS_BY_DATABASE}
     urls = request.getfixturevalue("mysql_databases")

@@ -1,15 +1,16 @@
-"""A real Dovecot reading the run's MariaDB `vmail` with iRedMail's own SQL passdb/userdb
-(`upstream/iredmail/samples/dovecot/dovecot-sql.conf`, placeholders filled in).
+"""A real Dovecot reading the test's `vmail` (MariaDB or PostgreSQL) with iRedMail's own SQL
+passdb/userdb (`upstream/iredmail/samples/dovecot/dovecot-sql.conf`, placeholders filled in;
+driver `mysql` or `pgsql`; on PostgreSQL as the run's read-only `vmail` role).
 
 It has its own config and base dir and no listeners; tests ask it with `doveadm auth test` and
-`doveadm user`. One server per run: Dovecot caches nothing (auth_cache_size is 0). A lookup that
+`doveadm user`. One server per run on MariaDB, one per test on PostgreSQL (see
+conftest.server_scope): Dovecot caches nothing (auth_cache_size is 0). A lookup that
 Dovecot could not make (`code=temp_fail`, or an error in its log: the database unreachable, a
 query it cannot run) raises DovecotError instead of reading as "wrong password" or "no user".
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -18,9 +19,10 @@ from pathlib import Path
 import pytest
 from playhouse import db_url
 
-from tests.upstream import fill_placeholders, samples_for
+from tests.upstream import TEST_DB, fill_placeholders, samples_for, server_scope
 
-MYSQL_DRIVER = "/usr/lib/dovecot/modules/libdriver_mysql.so"
+# Dovecot's SQL driver and its Debian package, per backend.
+DRIVERS = {"mysql": "dovecot-mysql", "pgsql": "dovecot-pgsql"}
 AUTH_FAILED, USER_UNKNOWN = 77, 67  # doveadm's exit codes for a refused login and no such user
 VMAIL_UID = 2000  # iRedMail's vmail user owns every mailbox (dovecot.conf: mail_uid)
 
@@ -65,19 +67,24 @@ class Dovecot:
         return fields
 
 
-def start_dovecot(vmail_url: str, samples: Path) -> tuple[Dovecot, Path]:
+def driver_of(url: str) -> str:
+    return "mysql" if url.startswith("mysql") else "pgsql"
+
+
+def start_dovecot(vmail_url: str, samples: Path, login: tuple[str, str]) -> tuple[Dovecot, Path]:
     params = db_url.parse(vmail_url)
+    driver = driver_of(vmail_url)
     folder = Path(tempfile.mkdtemp(prefix="mailapi-dovecot-"))
     folder.chmod(0o755)  # Dovecot's unprivileged processes reach the base dir
     sql_conf = fill_placeholders(
         (samples / "dovecot" / "dovecot-sql.conf").read_text(),
         {
-            "PH_SQL_DRIVER": "mysql",
+            "PH_SQL_DRIVER": driver,
             "PH_SQL_SERVER_ADDRESS": params.get("host", "127.0.0.1"),
-            "PH_SQL_SERVER_PORT": str(params.get("port", 3306)),
+            "PH_SQL_SERVER_PORT": str(params.get("port", 3306 if driver == "mysql" else 5432)),
             "PH_VMAIL_DB_NAME": params["database"],
-            "PH_VMAIL_DB_BIND_USER": params.get("user", "root"),
-            "PH_VMAIL_DB_BIND_PASSWD": params.get("passwd", params.get("password", "")),
+            "PH_VMAIL_DB_BIND_USER": login[0],
+            "PH_VMAIL_DB_BIND_PASSWD": login[1],
         },
     )
     (folder / "sql.conf").write_text(sql_conf)
@@ -97,23 +104,25 @@ def stop_dovecot(server: Dovecot, folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def dovecot_samples() -> Path:
-    installed = shutil.which("dovecot") and Path(MYSQL_DRIVER).exists()
-    return samples_for(bool(installed), "dovecot-core and dovecot-mysql", "REQUIRE_DOVECOT")
+def dovecot_samples(driver: str = "mysql") -> Path:
+    module = Path(f"/usr/lib/dovecot/modules/libdriver_{driver}.so")
+    installed = shutil.which("dovecot") and module.exists()
+    return samples_for(bool(installed), f"dovecot-core and {DRIVERS[driver]}", "REQUIRE_DOVECOT")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=server_scope)
 def dovecot_server(request):
-    if os.environ.get("TEST_DB") != "mysql":
-        pytest.skip("the Dovecot fixture reads the MariaDB database (TEST_DB=mysql)")
-    samples = dovecot_samples()
-    urls = request.getfixturevalue("mysql_databases")
-    server, folder = start_dovecot(urls["vmail"], samples)
+    if TEST_DB not in ("mysql", "pgsql"):
+        pytest.skip("the Dovecot fixture reads MariaDB or PostgreSQL (TEST_DB=mysql or pgsql)")
+    urls = request.getfixturevalue("mysql_databases" if TEST_DB == "mysql" else "database_urls")
+    samples = dovecot_samples(driver_of(urls["vmail"]))
+    login = request.getfixturevalue("database_roles")["vmail"]
+    server, folder = start_dovecot(urls["vmail"], samples, login)
     yield server
     stop_dovecot(server, folder)
 
 
 @pytest.fixture
 def dovecot(config, dovecot_server):
-    """Dovecot reading this test's (emptied) MariaDB database."""
+    """Dovecot reading this test's databases."""
     return dovecot_server

@@ -1,13 +1,16 @@
-"""The real iRedAPD (`upstream/iredapd`, its throttle plugin) reading the run's MariaDB databases,
-asked with Postfix policy requests on a loopback port.
+"""The real iRedAPD (`upstream/iredapd`, its throttle plugin) reading the test's MariaDB or
+PostgreSQL databases, asked with Postfix policy requests on a loopback port.
 
-iRedAPD reads MySQL or PostgreSQL only, and refuses an empty database password, so the fixture
-makes a MariaDB user of its own for the run (dropped at the end). Its settings.py is generated
-into a folder of the run and found through PYTHONPATH: nothing is written into upstream/.
+iRedAPD reads MySQL or PostgreSQL only, and refuses an empty database password, so on MariaDB
+the fixture makes a user of its own for the run (dropped at the end); on PostgreSQL it logs in
+as the run's `iredapd` role (conftest.pgsql_templates), through psycopg 3 as the API does. Its
+settings.py is generated into a folder of the run and found through PYTHONPATH: nothing is
+written into upstream/.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import pwd
@@ -24,7 +27,7 @@ import pytest
 from playhouse import db_url
 
 from tests.processes import free_port
-from tests.upstream import upstream_dir
+from tests.upstream import TEST_DB, server_scope, upstream_dir
 
 PASSWORD = "iRedAPD-test-" + uuid.uuid4().hex[:12]
 
@@ -65,8 +68,13 @@ class Iredapd:
         )  # fmt: skip
 
 
-def _settings(port: int, folder: Path, urls: dict[str, str], user: str) -> str:
+# backend setting, SQLAlchemy driver, port: per server backend.
+BACKENDS = {"mysql": ("mysql", "pymysql", 3306), "pgsql": ("pgsql", "psycopg", 5432)}
+
+
+def _settings(port: int, folder: Path, urls: dict[str, str], login: tuple[str, str]) -> str:
     databases = {name: db_url.parse(urls[name])["database"] for name in ("vmail", "iredapd")}
+    backend, driver, db_port = BACKENDS["mysql" if urls["vmail"].startswith("mysql") else "pgsql"]
     lines = [
         "from libs.default_settings import *",
         "listen_address = '127.0.0.1'",
@@ -74,8 +82,8 @@ def _settings(port: int, folder: Path, urls: dict[str, str], user: str) -> str:
         f"run_as_user = {pwd.getpwuid(os.getuid()).pw_name!r}",
         f"pid_file = {str(folder / 'iredapd.pid')!r}",
         "log_level = 'debug'",
-        "backend = 'mysql'",
-        "SQL_DB_DRIVER = 'pymysql'",  # the driver the API uses too (iRedMail's own default)
+        f"backend = {backend!r}",
+        f"SQL_DB_DRIVER = {driver!r}",  # the driver the API uses too
         "plugins = ['throttle']",
         "LOG_SMTP_SESSIONS = False",  # its smtp_sessions table is not the API's business
         "srs_secrets = []",
@@ -85,10 +93,10 @@ def _settings(port: int, folder: Path, urls: dict[str, str], user: str) -> str:
         database = databases.get(name, databases["iredapd"])
         lines += [
             f"{name}_db_server = '127.0.0.1'",
-            f"{name}_db_port = '3306'",
+            f"{name}_db_port = '{db_port}'",
             f"{name}_db_name = {database!r}",
-            f"{name}_db_user = {user!r}",
-            f"{name}_db_password = {PASSWORD!r}",
+            f"{name}_db_user = {login[0]!r}",
+            f"{name}_db_password = {login[1]!r}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -106,20 +114,11 @@ def _wait(port: int, process: subprocess.Popen, log: Path) -> None:
     raise IredapdError(f"iRedAPD does not listen: {log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def iredapd_server(request):
-    if os.environ.get("TEST_DB") != "mysql":
-        pytest.skip("iRedAPD reads MySQL or PostgreSQL (TEST_DB=mysql)")
-    missing = [m for m in ("sqlalchemy", "dns") if importlib.util.find_spec(m) is None]
-    source = upstream_dir()
-    if missing or source is None:
-        reason = f"iRedAPD needs {missing} (make test installs them) and ../shared/upstream"
-        if os.environ.get("REQUIRE_IREDAPD") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+@contextlib.contextmanager
+def mysql_user(urls: dict[str, str]):
+    """A MariaDB user of its own with every right on the test's vmail and iredapd databases."""
     from tests.conftest import mysql_connection
 
-    urls = request.getfixturevalue("mysql_databases")
     user = "iredapd_" + uuid.uuid4().hex[:10]
     admin = mysql_connection()
     with admin.cursor() as cursor:
@@ -127,29 +126,52 @@ def iredapd_server(request):
         for name in ("vmail", "iredapd"):
             database = db_url.parse(urls[name])["database"]
             cursor.execute(f"GRANT ALL ON `{database}`.* TO '{user}'@'127.0.0.1'")
-    folder = Path(tempfile.mkdtemp(prefix="mailapi-iredapd-"))
-    port = free_port()
-    (folder / "settings.py").write_text(_settings(port, folder, urls, user))
-    log = folder / "iredapd.log"
-    env = {**os.environ, "PYTHONPATH": str(folder), "PYTHONDONTWRITEBYTECODE": "1"}
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "iredapd.py", "--foreground"],
-            cwd=source / "iredapd", env=env, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
     try:
-        _wait(port, process, log)
-        yield Iredapd(port, log)
+        yield user, PASSWORD
     finally:
-        process.terminate()
-        process.wait(timeout=10)
         with admin.cursor() as cursor:
             cursor.execute(f"DROP USER '{user}'@'127.0.0.1'")
         admin.close()
-        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope=server_scope)
+def iredapd_server(request):
+    if TEST_DB not in ("mysql", "pgsql"):
+        pytest.skip("iRedAPD reads MySQL or PostgreSQL (TEST_DB=mysql or pgsql)")
+    missing = [m for m in ("sqlalchemy", "dns") if importlib.util.find_spec(m) is None]
+    source = upstream_dir()
+    if missing or source is None:
+        reason = f"iRedAPD needs {missing} (make test installs them) and ../shared/upstream"
+        if os.environ.get("REQUIRE_IREDAPD") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with contextlib.ExitStack() as stack:
+        if TEST_DB == "mysql":
+            urls = request.getfixturevalue("mysql_databases")
+            login = stack.enter_context(mysql_user(urls))
+        else:
+            urls = request.getfixturevalue("database_urls")
+            login = request.getfixturevalue("database_roles")["iredapd"]
+        folder = Path(tempfile.mkdtemp(prefix="mailapi-iredapd-"))
+        stack.callback(shutil.rmtree, folder, ignore_errors=True)
+        port = free_port()
+        (folder / "settings.py").write_text(_settings(port, folder, urls, login))
+        log = folder / "iredapd.log"
+        env = {**os.environ, "PYTHONPATH": str(folder), "PYTHONDONTWRITEBYTECODE": "1"}
+        with open(log, "wb") as output:
+            process = subprocess.Popen(
+                [sys.executable, "iredapd.py", "--foreground"],
+                cwd=source / "iredapd", env=env, stdout=output, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            _wait(port, process, log)
+            yield Iredapd(port, log)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 @pytest.fixture
 def iredapd(config, iredapd_server):
-    """iRedAPD reading this test's (emptied) MariaDB databases."""
+    """iRedAPD reading this test's databases."""
     return iredapd_server

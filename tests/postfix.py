@@ -1,11 +1,12 @@
-"""Real Postfix lookups (`postmap -q`) against the test's MariaDB `vmail` database.
+"""Real Postfix lookups (`postmap -q`) against the test's `vmail` database, MariaDB or PostgreSQL.
 
-The lookup tables are iRedMail's own (`upstream/iredmail/samples/postfix/mysql/*.cf`) and the
-fixture's main.cf is iRedMail's `main.cf.mysql`, both with the installer's placeholders filled
-in (and `proxy:` left out: no proxymap daemon runs). postmap and postconf run with that
-configuration directory (`-c`), so the machine's own Postfix set-up plays no part, and anything
-they print on stderr (`fatal:`, `warning:`) fails the lookup: an exit code of 1 means "not found"
-only when Postfix said nothing else.
+The lookup tables are iRedMail's own (`upstream/iredmail/samples/postfix/{mysql,pgsql}/*.cf`)
+and the fixture's main.cf is iRedMail's `main.cf.mysql` or `main.cf.pgsql`, both with the
+installer's placeholders filled in (and `proxy:` left out: no proxymap daemon runs). On
+PostgreSQL they log in as the run's read-only `vmail` role, as iRedMail's Postfix does.
+postmap and postconf run with that configuration directory (`-c`), so the machine's own Postfix
+set-up plays no part, and anything they print on stderr (`fatal:`, `warning:`) fails the lookup:
+an exit code of 1 means "not found" only when Postfix said nothing else.
 """
 
 from __future__ import annotations
@@ -24,27 +25,36 @@ class PostfixError(AssertionError):
     """postmap or postconf failed (as opposed to a key that is not in the table)."""
 
 
+# Postfix's map type and its Debian plugin, per URL scheme of the vmail database.
+MAP_TYPES = {"mysql": "mysql", "postgresql": "pgsql", "postgres": "pgsql"}
+PLUGINS = {"mysql": "postfix-mysql", "pgsql": "postfix-pgsql"}
+
+
 class Postfix:
-    def __init__(self, folder: Path, vmail_url: str, samples: Path):
+    def __init__(self, folder: Path, vmail_url: str, samples: Path, login: tuple[str, str]):
         params = db_url.parse(vmail_url)
+        self.map_type = MAP_TYPES[vmail_url.split("://")[0].split("+")[0]]
+        default_port = 3306 if self.map_type == "mysql" else 5432
         values = {
             "PH_SQL_SERVER_ADDRESS": params.get("host", "127.0.0.1"),
-            "PH_SQL_SERVER_PORT": str(params.get("port", 3306)),
-            "PH_VMAIL_DB_BIND_USER": params.get("user", "root"),
-            "PH_VMAIL_DB_BIND_PASSWD": params.get("passwd", params.get("password", "")),
+            "PH_SQL_SERVER_PORT": str(params.get("port", default_port)),
+            "PH_VMAIL_DB_BIND_USER": login[0],
+            "PH_VMAIL_DB_BIND_PASSWD": login[1],
             "PH_VMAIL_DB_NAME": params["database"],
             "PH_POSTFIX_LOOKUP_DIR": str(folder),
         }
         self.folder = folder
-        for table in sorted((samples / "postfix" / "mysql").glob("*.cf")):
+        for table in sorted((samples / "postfix" / self.map_type).glob("*.cf")):
             (folder / table.name).write_text(fill_placeholders(table.read_text(), values))
         self.config_dir = folder / "etc"
         self.config_dir.mkdir()
-        main_cf = fill_placeholders((samples / "postfix" / "main.cf.mysql").read_text(), values)
+        main_cf = fill_placeholders(
+            (samples / "postfix" / f"main.cf.{self.map_type}").read_text(), values
+        )
         (self.config_dir / "main.cf").write_text(
             # A fixed host name: Postfix would otherwise ask DNS for this machine's name.
             "compatibility_level = 3.6\nmyhostname = mail.test.invalid\n"
-            + main_cf.replace("proxy:mysql:", "mysql:")
+            + main_cf.replace(f"proxy:{self.map_type}:", f"{self.map_type}:")
         )
         (self.config_dir / "master.cf").write_text("")  # no daemons: lookups only
 
@@ -58,7 +68,7 @@ class Postfix:
 
     def lookup(self, table: str, key: str) -> list[str] | None:
         """What the table `table` (a .cf name, or a Postfix map) answers (None: not found)."""
-        map_name = table if ":" in table else f"mysql:{self.folder / table}.cf"
+        map_name = table if ":" in table else f"{self.map_type}:{self.folder / table}.cf"
         result = self._run("postmap", "-q", key, map_name)
         if result.returncode == 1:
             return None
@@ -78,15 +88,18 @@ class Postfix:
         return None
 
 
-def postfix_samples() -> Path:
-    installed = shutil.which("postmap") and Path("/usr/lib/postfix/postfix-mysql.so").exists()
-    return samples_for(bool(installed), "postfix and postfix-mysql", "REQUIRE_POSTFIX")
+def postfix_samples(map_type: str = "mysql") -> Path:
+    plugin = Path(f"/usr/lib/postfix/postfix-{map_type}.so")
+    installed = shutil.which("postmap") and plugin.exists()
+    return samples_for(bool(installed), f"postfix and {PLUGINS[map_type]}", "REQUIRE_POSTFIX")
 
 
 @pytest.fixture
-def postfix(config, tmp_path):
-    if not config.vmail_db_url.startswith("mysql"):
-        pytest.skip("Postfix's mysql: maps need TEST_DB=mysql")
+def postfix(config, tmp_path, request):
+    if config.vmail_db_url.startswith("sqlite"):
+        pytest.skip("Postfix's maps need TEST_DB=mysql or TEST_DB=pgsql")
+    login = request.getfixturevalue("database_roles")["vmail"]
     folder = tmp_path / "postfix"
     folder.mkdir()
-    return Postfix(folder, config.vmail_db_url, postfix_samples())
+    map_type = MAP_TYPES[config.vmail_db_url.split("://")[0].split("+")[0]]
+    return Postfix(folder, config.vmail_db_url, postfix_samples(map_type), login)

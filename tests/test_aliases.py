@@ -206,7 +206,7 @@ def test_users_and_aliases_share_one_address_space(admin_api, domain):
 
 
 # -- Postfix ---------------------------------------------------------------------------------
-@pytest.mark.mysql_only
+@pytest.mark.server_db
 def test_postfix_resolves_aliases(admin_api, domain, postfix):
     admin_api.post("/api/alias/team@example.com", {"members": "u@example.com,x@elsewhere.org"})
     assert postfix.resolve_alias("team@example.com") == ["u@example.com", "x@elsewhere.org"]

@@ -14,15 +14,12 @@ from shared import db
 from shared.models.iredadmin import PendingCascade
 from shared.models.iredapd import Throttle, ThrottleTracking
 from shared.models.vmail import Domain, Mailbox
-from tests.conftest import TEST_DB, login
+from tests.conftest import UNREACHABLE as UNREACHABLE_URL
+from tests.conftest import login
 from tests.helpers import failure, rows
 
 PW = "Us3r-Passw0rd"
-UNREACHABLE = (
-    "mysql://root@127.0.0.1:1/iredapd"
-    if TEST_DB == "mysql"
-    else "sqlite:////nonexistent/iredapd.db"
-)
+UNREACHABLE = UNREACHABLE_URL.format("iredapd")
 
 
 def ok(response) -> None:
@@ -160,7 +157,7 @@ def test_an_entry_whose_main_step_never_committed_changes_nothing(server):
     assert throttle_accounts() == ["@example.com", "u@example.com"] and journal() == []
 
 
-@pytest.mark.mysql_only
+@pytest.mark.server_db
 def test_iredapd_does_not_apply_an_old_domains_throttle_to_the_new_one(server, make_api, iredapd):
     """The real iRedAPD: the old domain's message-size limit (1,000 bytes) is gone."""
     ok(server.post("/api/throttle/example.com/outbound", {"msg_size": "1000"}))

@@ -6,7 +6,7 @@ import pytest
 
 from tests.helpers import add_user_rows
 
-pytestmark = pytest.mark.mysql_only
+pytestmark = pytest.mark.server_db
 
 
 @pytest.fixture

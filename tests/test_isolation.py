@@ -110,7 +110,7 @@ def test_an_address_deleted_and_created_again_at_once_gets_a_new_maildir(tenants
                                            for k in kept)  # fmt: skip
 
 
-@pytest.mark.mysql_only
+@pytest.mark.server_db
 def test_dovecot_never_shows_a_home_in_another_domain(tenants, boss, dovecot):
     bobs_home = dovecot.user("bob@victim.test")["home"]
     bobs = mailbox("bob@victim.test")["maildir"]

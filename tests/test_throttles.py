@@ -166,3 +166,43 @@ def test_effective_limits_as_iredapd_resolves_them(accounts):
     answers = [api.get(f"/api/throttle/{p}/outbound").json["_data"]
                for p in ("u@example.com", "example.com", "global")]  # fmt: skip
     assert effective_limits(answers)["msg_size"] == 1000
+
+
+def test_a_first_post_waits_for_another_first_post_of_the_same_setting(config):
+    """iRedAPD's PostgreSQL schema has no unique (account, kind) key: a first write of a setting
+    locks the key (db.lock_key), so a second one that starts meanwhile updates the row the first
+    made instead of adding another. (MySQL and SQLite: the unique key or the write lock.)"""
+    import threading
+    import time
+
+    from shared import db
+    from shared.rules import throttles as rules
+
+    locked, errors = threading.Event(), []
+
+    def holder():
+        with db.iredapd_db.atomic():
+            db.lock_key(db.iredapd_db, "throttle", "@.", "outbound")
+            locked.set()
+            time.sleep(0.5)
+            # A first writer that found no row: it inserts (MySQL: ignored when the contender,
+            # not held back there, was first; the unique key keeps one row).
+            Throttle.insert(account="@.", kind="outbound", period=60).on_conflict_ignore().execute()
+        db.release_connections()
+
+    def contender():
+        locked.wait()
+        try:
+            rules.set_throttle("@.", "outbound", 0, {"period": 60, "max_msgs": 5})
+        except Exception as exc:  # noqa: BLE001  (reported by the assertion below)
+            errors.append(exc)
+        finally:
+            db.release_connections()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=contender)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert errors == []
+    assert [(r["account"], r["max_msgs"]) for r in throttles()] == [("@.", 5)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = pytest.mark.mysql_only
+pytestmark = pytest.mark.server_db
 PW = "Us3r-Passw0rd"
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.test_users import PW, create, mailbox, put
 
-pytestmark = pytest.mark.mysql_only
+pytestmark = pytest.mark.server_db
 
 
 @pytest.fixture

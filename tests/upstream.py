@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+TEST_DB = os.environ.get("TEST_DB", "sqlite")
 CANDIDATES = (
     os.environ.get("MAILAPI_UPSTREAM", ""),
     str(ROOT.parent / "shared" / "upstream"),
@@ -44,3 +45,9 @@ def samples_for(installed: bool, packages: str, requirement: str) -> Path:
     if samples is None:
         pytest.fail("iRedMail's samples are missing: set MAILAPI_UPSTREAM to ../shared/upstream")
     return samples / "iredmail" / "samples"
+
+
+def server_scope(fixture_name, config) -> str:
+    """A real program's server lives for the run on MariaDB (the run's databases are emptied
+    between tests) and per test on PostgreSQL (each test has databases of its own)."""
+    return "session" if TEST_DB == "mysql" else "function"

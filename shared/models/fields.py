@@ -6,7 +6,20 @@ import peewee
 from peewee import SQL
 
 EPOCH = "1970-01-01 01:01:01"
-NEVER = "9999-12-31 00:00:00"
+NEVER = "9999-12-31 00:00:00"  # MySQL's default; iRedMail's PostgreSQL one is 01:01:01
+
+
+class PerBackend(peewee.Node):
+    """A column clause that differs between iRedMail's MySQL and PostgreSQL schemas: the SQL
+    for the backend the DDL is written for (db.*_FIELD_TYPES["DIALECT"]), else `default`."""
+
+    def __init__(self, default: str, **by_dialect: str):
+        self.default = default
+        self.by_dialect = by_dialect
+
+    def __sql__(self, ctx):
+        dialect = (ctx.state.field_types or {}).get("DIALECT")
+        return ctx.literal(self.by_dialect.get(dialect, self.default))
 
 
 class TinyIntField(peewee.IntegerField):
@@ -36,25 +49,46 @@ class AsciiVarcharField(peewee.CharField):
         return None
 
 
-def default_sql(value) -> list:
+def default_sql(value, postgresql: bool = True) -> list:
+    """`DEFAULT value`; `postgresql=False`: none there (iRedMail's PostgreSQL schema has none)."""
     if isinstance(value, str):
         quoted = value.replace("'", "''")
-        return [SQL(f"DEFAULT '{quoted}'")]
-    return [SQL(f"DEFAULT {value}")]
+        clause = f"DEFAULT '{quoted}'"
+    else:
+        clause = f"DEFAULT {value}"
+    return [SQL(clause) if postgresql else PerBackend(clause, postgresql="")]
 
 
-def varchar(length: int = 255, default: str = "", **kwargs) -> peewee.CharField:
-    return peewee.CharField(
-        max_length=length, default=default, constraints=default_sql(default), **kwargs
-    )
+class EpochIntField(peewee.IntegerField):
+    """INT on MySQL, BIGINT on PostgreSQL (`last_login`'s epoch seconds)."""
+
+    field_type = "EPOCH_INT"
 
 
-def ascii_varchar(**kwargs) -> AsciiVarcharField:
-    return AsciiVarcharField(default="", constraints=default_sql(""), **kwargs)
+class SwitchField(peewee.CharField):
+    """CHAR(1) on MySQL, VARCHAR(1) on PostgreSQL: the SOGo switches 'y'/'n'."""
+
+    field_type = "SWITCH"
 
 
-def text(**kwargs) -> peewee.TextField:
-    return peewee.TextField(null=True, **kwargs)
+def varchar(
+    length: int = 255, default: str = "", pg_default: bool = True, **kwargs
+) -> peewee.CharField:
+    constraints = default_sql(default, pg_default)
+    return peewee.CharField(max_length=length, default=default, constraints=constraints, **kwargs)
+
+
+def ascii_varchar(pg_default: bool = True, **kwargs) -> AsciiVarcharField:
+    return AsciiVarcharField(default="", constraints=default_sql("", pg_default), **kwargs)
+
+
+def text(empty_default: bool = False, **kwargs) -> peewee.TextField:
+    """TEXT, nullable. `empty_default`: iRedMail's PostgreSQL schema has it `NOT NULL DEFAULT ''`
+    (MySQL's TEXT cannot), so the API always writes a string, never NULL."""
+    if not empty_default:
+        return peewee.TextField(null=True, **kwargs)
+    constraint = PerBackend("", postgresql="NOT NULL DEFAULT ''")
+    return peewee.TextField(null=True, default="", constraints=[constraint], **kwargs)
 
 
 def flag(default: int = 1, **kwargs) -> TinyIntField:
@@ -69,18 +103,28 @@ def bigint(default: int = 0, **kwargs) -> peewee.BigIntegerField:
     return peewee.BigIntegerField(default=default, constraints=default_sql(default), **kwargs)
 
 
-def char1(default: str | None, **kwargs) -> peewee.FixedCharField:
-    """CHAR(1), e.g. the SOGo switches 'y'/'n'."""
-    constraints = default_sql(default) if default is not None else []
+def char1(default: str | None, pg_default: bool = True, **kwargs) -> peewee.FixedCharField:
+    """CHAR(1)."""
+    constraints = default_sql(default, pg_default) if default is not None else []
     return peewee.FixedCharField(1, default=default, constraints=constraints, **kwargs)
+
+
+def switch(default: str = "y", **kwargs) -> SwitchField:
+    return SwitchField(max_length=1, default=default, constraints=default_sql(default), **kwargs)
 
 
 def date(default: str, **kwargs) -> peewee.DateField:
     return peewee.DateField(default=default, constraints=default_sql(default), **kwargs)
 
 
+# iRedMail's PostgreSQL defaults for the MySQL ones.
+POSTGRESQL_DEFAULTS = {EPOCH: "DEFAULT NOW()", NEVER: "DEFAULT '9999-12-31 01:01:01'"}
+
+
 def datetime(default: str = EPOCH, **kwargs) -> peewee.DateTimeField:
-    return peewee.DateTimeField(default=default, constraints=default_sql(default), **kwargs)
+    (mysql,) = default_sql(default)
+    constraint = PerBackend(mysql.sql, postgresql=POSTGRESQL_DEFAULTS[default])
+    return peewee.DateTimeField(default=default, constraints=[constraint], **kwargs)
 
 
 class TimestampField(peewee.DateTimeField):

@@ -36,8 +36,8 @@ class Session(IredadminModel):
 class Log(IredadminModel):
     id = UnsignedBigAutoField()
     timestamp = timestamp_now(index=True)
-    admin = varchar(index=True)
-    ip = varchar(40, index=True)
+    admin = varchar(index=True, pg_default=False)
+    ip = varchar(40, index=True, pg_default=False)
     domain = varchar(index=True)
     username = varchar(index=True)
     event = varchar(20, index=True)
@@ -46,12 +46,13 @@ class Log(IredadminModel):
 
     class Meta:
         table_name = "log"
+        postgresql_indexes = {("admin",): None}
 
 
 class Setting(IredadminModel):
     id = UnsignedBigAutoField()
     account = varchar(default="global")
-    k = varchar()
+    k = varchar(pg_default=False)
     v = text()
 
     class Meta:

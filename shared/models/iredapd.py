@@ -7,6 +7,7 @@ import peewee
 from shared.db import iredapd_db
 from shared.models.base import CheckedModel
 from shared.models.fields import (
+    PerBackend,
     UnsignedBigAutoField,
     UnsignedTinyIntField,
     bigint,
@@ -39,13 +40,18 @@ class Throttle(IredapdModel):
     class Meta:
         table_name = "throttle"
         indexes = ((("account", "kind"), True),)
+        # iRedAPD's PostgreSQL schema: no unique key (db.upsert locks instead).
+        postgresql_indexes = {("account", "kind"): None, ("account",): False}
 
 
 class ThrottleTracking(IredapdModel):
     """Counters iRedAPD keeps per throttle; `tid` points at throttle.id without cascade."""
 
     id = UnsignedBigAutoField()
-    tid = peewee.BigIntegerField(default=0, constraints=default_sql(0))
+    # NOT NULL DEFAULT 0 on MySQL; nullable (a REFERENCES throttle(id) there) on PostgreSQL.
+    tid = peewee.BigIntegerField(
+        null=True, default=0, constraints=[PerBackend("NOT NULL DEFAULT 0", postgresql="")]
+    )
     account = varchar()
     period = UnsignedIntField(default=0, constraints=default_sql(0))
     cur_msgs = UnsignedIntField(default=0, constraints=default_sql(0))
@@ -57,6 +63,7 @@ class ThrottleTracking(IredapdModel):
     class Meta:
         table_name = "throttle_tracking"
         indexes = ((("tid", "account"), True),)
+        postgresql_indexes = {("tid", "account"): False}
 
 
 IREDAPD_MODELS = (Throttle, ThrottleTracking)

@@ -8,6 +8,7 @@ from shared.db import vmail_db
 from shared.models.base import CheckedModel
 from shared.models.fields import (
     NEVER,
+    EpochIntField,
     UnsignedBigAutoField,
     ascii_varchar,
     bigint,
@@ -16,6 +17,7 @@ from shared.models.fields import (
     datetime,
     flag,
     integer,
+    switch,
     text,
     timestamp_now,
     varchar,
@@ -30,8 +32,8 @@ class VmailModel(CheckedModel):
 
 class Domain(VmailModel):
     domain = varchar(primary_key=True)
-    description = text()
-    disclaimer = text()
+    description = text(empty_default=True)
+    disclaimer = text(empty_default=True)
     aliases = integer()
     mailboxes = integer()
     maillists = integer()
@@ -39,7 +41,7 @@ class Domain(VmailModel):
     quota = bigint()
     transport = varchar(default="dovecot")
     backupmx = flag(0, index=True)
-    settings = text()
+    settings = text(empty_default=True)
     created = datetime()
     modified = datetime()
     expired = datetime(NEVER, index=True)
@@ -50,8 +52,8 @@ class Domain(VmailModel):
 
 
 class AliasDomain(VmailModel):
-    alias_domain = varchar(primary_key=True)
-    target_domain = varchar(index=True)
+    alias_domain = varchar(primary_key=True, pg_default=False)
+    target_domain = varchar(index=True, pg_default=False)
     created = datetime()
     modified = datetime()
     active = flag(index=True)
@@ -70,7 +72,7 @@ SERVICE_FLAGS = (
 
 
 class Mailbox(VmailModel):
-    username = varchar(primary_key=True)
+    username = varchar(primary_key=True, pg_default=False)
     password = varchar()
     name = varchar()
     language = varchar(5)
@@ -116,12 +118,12 @@ class Mailbox(VmailModel):
     enablelmtp = flag(index=True)
     enabledsync = flag(index=True)
     enablesogo = flag(index=True)
-    enablesogowebmail = char1("y")
-    enablesogocalendar = char1("y")
-    enablesogoactivesync = char1("y")
+    enablesogowebmail = switch()
+    enablesogocalendar = switch()
+    enablesogoactivesync = switch()
     allow_nets = text()
-    disclaimer = text()
-    settings = text()
+    disclaimer = text(empty_default=True)
+    settings = text(empty_default=True)
     passwordlastchange = datetime(index=True)
     created = datetime()
     modified = datetime()
@@ -164,6 +166,7 @@ class Forwarding(VmailModel):
     class Meta:
         table_name = "forwardings"
         indexes = ((("address", "forwarding"), True),)
+        postgresql_indexes = {("active",): None, ("address",): False}
 
 
 class Moderator(VmailModel):
@@ -176,6 +179,7 @@ class Moderator(VmailModel):
     class Meta:
         table_name = "moderators"
         indexes = ((("address", "moderator"), True),)
+        postgresql_indexes = {("address",): False, ("moderator",): False}
 
 
 class DomainAdmin(VmailModel):
@@ -189,6 +193,7 @@ class DomainAdmin(VmailModel):
     class Meta:
         table_name = "domain_admins"
         primary_key = peewee.CompositeKey("username", "domain")
+        postgresql_indexes = {("expired",): None}
 
 
 class Admin(VmailModel):
@@ -197,7 +202,7 @@ class Admin(VmailModel):
     name = varchar()
     language = varchar(5)
     passwordlastchange = datetime(index=True)
-    settings = text()
+    settings = text(empty_default=True)
     created = datetime()
     modified = datetime()
     expired = datetime(NEVER, index=True)
@@ -244,6 +249,7 @@ class SenderBccUser(_UserBcc):
 class RecipientBccUser(_UserBcc):
     class Meta:
         table_name = "recipient_bcc_user"
+        postgresql_indexes = {("domain",): None}
 
 
 class SenderRelayhost(VmailModel):
@@ -273,7 +279,7 @@ class DeletedMailbox(VmailModel):
 class UsedQuota(VmailModel):
     """Written by Dovecot; the API reads it and deletes rows of removed users."""
 
-    username = varchar(primary_key=True)
+    username = varchar(primary_key=True, pg_default=False)
     bytes = bigint()
     messages = bigint()
     domain = varchar(index=True)
@@ -287,17 +293,17 @@ class LastLogin(VmailModel):
 
     username = varchar(primary_key=True)
     domain = varchar(index=True)
-    imap = peewee.IntegerField(null=True, index=True)
-    pop3 = peewee.IntegerField(null=True, index=True)
-    lda = peewee.IntegerField(null=True, index=True)
+    imap = EpochIntField(null=True, index=True)
+    pop3 = EpochIntField(null=True, index=True)
+    lda = EpochIntField(null=True, index=True)
 
     class Meta:
         table_name = "last_login"
 
 
 class ShareFolder(VmailModel):
-    from_user = ascii_varchar(index=True)
-    to_user = ascii_varchar(index=True)
+    from_user = ascii_varchar(index=True, pg_default=False)
+    to_user = ascii_varchar(index=True, pg_default=False)
     dummy = char1(None, null=True)
 
     class Meta:
@@ -307,7 +313,7 @@ class ShareFolder(VmailModel):
 
 class AnyoneShares(VmailModel):
     from_user = peewee.CharField(max_length=255, primary_key=True)
-    dummy = char1("1", null=True)
+    dummy = char1("1", pg_default=False, null=True)
 
     class Meta:
         table_name = "anyone_shares"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.db import iredapd_db, upsert
+from shared.db import iredapd_db, lock_key, upsert
 from shared.errors import ApiError
 from shared.identity import Identity
 from shared.models.iredapd import Throttle, ThrottleTracking
@@ -73,6 +73,7 @@ def set_throttle(account: str, kind: str, priority: int, values: dict[str, int])
     values left out keep what is stored."""
     require_account_exists(account)
     with iredapd_db.atomic():
+        lock_key(iredapd_db, "throttle", account, kind)
         exists = (
             Throttle.select()
             .where((Throttle.account == account) & (Throttle.kind == kind))
@@ -84,8 +85,8 @@ def set_throttle(account: str, kind: str, priority: int, values: dict[str, int])
                **dict.fromkeys(LIMITS, -1), **values}  # fmt: skip
         update = {getattr(Throttle, name): value for name, value in values.items()}
         update[Throttle.priority] = priority
-        # The unique (account, kind) key makes concurrent first POSTs meet in one row.
-        upsert(Throttle.insert(**row), [Throttle.account, Throttle.kind], update).execute()
+        # Concurrent first POSTs meet in one row (db.upsert: the unique key, or the lock).
+        upsert(Throttle, {"account": account, "kind": kind}, row, update)
 
 
 def delete_where(where) -> None:
