@@ -1,7 +1,7 @@
 """An alias with 5,000 members: create it, add 1,000 more, read it back, through the gateway.
 Half the members are local mailboxes (checked to exist), half external. Prints figures.
 
-    .venv/bin/python bench/aliases_bench.py [--members 5000] [--added 1000] [--mysql URL]
+    .venv/bin/python bench/aliases_bench.py [--members 5000] [--added 1000] [--mysql|--pgsql URL]
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import urllib3  # noqa: E402
 
-from bench.common import System, login_cookie  # noqa: E402
+from bench.common import System, add_backend_options, backend_name, login_cookie  # noqa: E402
 from bench.users_bench import fill  # noqa: E402
 from shared import db  # noqa: E402
 from shared.models.vmail import Domain  # noqa: E402
@@ -29,10 +29,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=5000)
     parser.add_argument("--added", type=int, default=1000)
-    parser.add_argument("--mysql", metavar="URL", help="e.g. mysql://root@127.0.0.1:3306")
+    add_backend_options(parser)
     args = parser.parse_args()
 
-    with System(mysql_url=args.mysql) as system:
+    with System(server_url=args.mysql or args.pgsql) as system:
         now = utcnow()
         Domain.insert(domain=DOMAIN, created=now, modified=now).execute()
         local = (args.members + args.added) // 2
@@ -58,7 +58,7 @@ def main() -> None:
             assert answer["_success"], answer
             return elapsed, answer, len(body or "")
 
-        backend = "MariaDB" if args.mysql else "SQLite"
+        backend = backend_name(args.mysql or args.pgsql)
         print(f"{backend}; members: {local} local mailboxes checked to exist, the rest external")
         ms, _, size = timed("POST", {"members": ",".join(first)})
         print(f"POST   alias with {len(first)} members   {ms:8.0f} ms  ({size / 1e3:.0f} kB body)")

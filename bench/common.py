@@ -43,23 +43,46 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise SystemExit(f"nothing listens on port {port}")
 
 
-def database_urls(folder: str, mysql_url: str | None) -> dict[str, str]:
+def database_urls(folder: str, server_url: str | None) -> dict[str, str]:
+    """SQLite files in `folder`, or three new databases on a mysql:// or postgresql:// server."""
     names = ("vmail", "iredapd", "iredadmin")
-    if mysql_url:
+    if server_url:
         tag = os.urandom(4).hex()
-        return {name: f"{mysql_url}/mailapi_bench_{tag}_{name}" for name in names}
+        return {name: f"{server_url}/mailapi_bench_{tag}_{name}" for name in names}
     return {name: f"sqlite:///{folder}/{name}.db" for name in names}
 
 
-def drop_mysql(urls: dict[str, str]) -> None:
+def backend_name(server_url: str | None) -> str:
+    if not server_url:
+        return "SQLite"
+    return "MariaDB" if server_url.startswith("mysql") else "PostgreSQL"
+
+
+def add_backend_options(parser) -> None:
+    parser.add_argument("--mysql", metavar="URL", help="e.g. mysql://root@127.0.0.1:3306")
+    parser.add_argument("--pgsql", metavar="URL", help="e.g. postgresql://postgres@127.0.0.1:5432")
+
+
+def drop_databases(urls: dict[str, str]) -> None:
     for proxy in db.DATABASES.values():
         if proxy.obj is not None:
             proxy.obj.close_all()
-    import pymysql
     from playhouse import db_url
 
     for url in urls.values():
         params = db_url.parse(url)
+        if url.startswith("postgres"):
+            import psycopg
+
+            with psycopg.connect(
+                host=params.get("host", "127.0.0.1"), port=params.get("port", 5432),
+                user=params.get("user", "postgres"), password=params.get("password"),
+                dbname="postgres", autocommit=True,
+            ) as connection:  # fmt: skip
+                connection.execute(f'DROP DATABASE IF EXISTS "{params["database"]}" WITH (FORCE)')
+            continue
+        import pymysql
+
         connection = pymysql.connect(
             host=params.get("host", "127.0.0.1"),
             port=params.get("port", 3306),
@@ -75,14 +98,14 @@ def drop_mysql(urls: dict[str, str]) -> None:
 class System:
     """Databases plus processes started from Procfile lines; stopped by PID on exit."""
 
-    mysql_url: str | None = None
+    server_url: str | None = None  # mysql://… or postgresql://… (no database); None: SQLite
     threads: int = 8
     workers: int = 2
     processes: list = dataclasses.field(default_factory=list)
 
     def __enter__(self):
         self.folder = tempfile.mkdtemp(prefix="mailapi-bench-")
-        self.urls = database_urls(self.folder, self.mysql_url)
+        self.urls = database_urls(self.folder, self.server_url)
         self.config = dataclasses.replace(
             Config(),
             vmail_db_url=self.urls["vmail"],
@@ -144,8 +167,8 @@ class System:
                 os.killpg(process.pid, signal.SIGTERM)
         for process in self.processes:
             process.wait(timeout=20)
-        if self.mysql_url:
-            drop_mysql(self.urls)
+        if self.server_url:
+            drop_databases(self.urls)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

@@ -1,7 +1,8 @@
 """GET /api/domains with many domains (time, size, the service's memory), and DELETE of a domain
 holding many mailboxes and aliases. Prints figures; asserts none.
 
-    .venv/bin/python bench/domains_bench.py [--domains 10000] [--accounts 10000] [--mysql URL]
+    .venv/bin/python bench/domains_bench.py [--domains 10000] [--accounts 10000]
+        [--mysql|--pgsql URL]
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import urllib3  # noqa: E402
 
-from bench.common import System, login_cookie  # noqa: E402
+from bench.common import System, add_backend_options, backend_name, login_cookie  # noqa: E402
 from shared import db  # noqa: E402
 from shared.models.vmail import Alias, Domain, Forwarding, Mailbox  # noqa: E402
 from shared.timeutil import utcnow  # noqa: E402
@@ -99,10 +100,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--domains", type=int, default=10_000)
     parser.add_argument("--accounts", type=int, default=10_000)
-    parser.add_argument("--mysql", metavar="URL", help="e.g. mysql://root@127.0.0.1:3306")
+    add_backend_options(parser)
     args = parser.parse_args()
 
-    with System(mysql_url=args.mysql) as system:
+    with System(server_url=args.mysql or args.pgsql) as system:
         started = time.perf_counter()
         fill_domains(args.domains)
         fill_accounts("big.example.com", args.accounts)
@@ -114,7 +115,7 @@ def main() -> None:
         cookie = login_cookie(system.ports["gateway"], system.config)
         http = urllib3.PoolManager(timeout=120)
         base = f"http://127.0.0.1:{system.ports['gateway']}/api"
-        backend = "MariaDB" if args.mysql else "SQLite"
+        backend = backend_name(args.mysql or args.pgsql)
         print(f"{backend}; {args.domains + 1} domains; one holds {args.accounts} mailboxes, "
               f"{args.accounts} aliases, {2 * args.accounts} forwardings")  # fmt: skip
 

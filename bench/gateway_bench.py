@@ -1,7 +1,7 @@
 """GET /api/domain/<domain>: through the gateway, straight to the domain service (signed), and a
 minimal Falcon app under the same gunicorn settings (the ceiling). Prints figures; asserts none.
 
-    .venv/bin/python bench/gateway_bench.py [--seconds 10] [--connections 16] [--mysql URL]
+    .venv/bin/python bench/gateway_bench.py [--seconds 10] [--connections 16] [--mysql|--pgsql URL]
 """
 
 from __future__ import annotations
@@ -14,7 +14,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ADMIN, SECRET, System, free_port, login_cookie, wrk  # noqa: E402
+from bench.common import (  # noqa: E402
+    ADMIN,
+    SECRET,
+    System,
+    add_backend_options,
+    backend_name,
+    free_port,
+    login_cookie,
+    wrk,
+)
 from shared import db, identity  # noqa: E402
 from shared.models.vmail import Domain  # noqa: E402
 from shared.timeutil import utcnow  # noqa: E402
@@ -27,12 +36,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved runs per path (median)")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--mysql", metavar="URL", help="e.g. mysql://root@127.0.0.1:3306")
+    add_backend_options(parser)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per process")
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
     args = parser.parse_args()
 
-    with System(mysql_url=args.mysql, workers=args.workers, threads=args.threads) as system:
+    with System(
+        server_url=args.mysql or args.pgsql, workers=args.workers, threads=args.threads
+    ) as system:
         now = utcnow()
         Domain.insert(domain=DOMAIN, description="Bench", created=now, modified=now).execute()
         db.release_connections()
@@ -59,7 +70,7 @@ def main() -> None:
             ("direct (signed)", f"http://127.0.0.1:{system.ports['domain']}{path}", signed),
             ("ceiling (minimal Falcon)", f"http://127.0.0.1:{port}{path}", {}),
         ]
-        backend = "MariaDB" if args.mysql else "SQLite"
+        backend = backend_name(args.mysql or args.pgsql)
         print(
             f"GET /api/domain/<domain>, {backend}, wrk -c{args.connections} "
             f"-d{args.seconds}s, median of {args.rounds}, gthread {system.workers}x{system.threads}"

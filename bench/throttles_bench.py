@@ -1,7 +1,7 @@
 """POST and GET of per-user throttles for 10,000 users through the gateway (8 clients).
 Prints figures; asserts none.
 
-    .venv/bin/python bench/throttles_bench.py [--users 10000] [--clients 8] [--mysql URL]
+    .venv/bin/python bench/throttles_bench.py [--users 10000] [--clients 8] [--mysql|--pgsql URL]
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import System, login_cookie  # noqa: E402
+from bench.common import System, add_backend_options, backend_name, login_cookie  # noqa: E402
 from bench.users_bench import Runner, fill  # noqa: E402
 from shared import db  # noqa: E402
 from shared.models.vmail import Domain  # noqa: E402
@@ -25,10 +25,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--mysql", metavar="URL", help="e.g. mysql://root@127.0.0.1:3306")
+    add_backend_options(parser)
     args = parser.parse_args()
 
-    with System(mysql_url=args.mysql) as system:
+    with System(server_url=args.mysql or args.pgsql) as system:
         now = utcnow()
         Domain.insert(domain=DOMAIN, created=now, modified=now).execute()
         fill(DOMAIN, 0, args.users)
@@ -37,7 +37,7 @@ def main() -> None:
         system.start("throttle")
         runner = Runner(system.ports["gateway"], login_cookie(system.ports["gateway"], None))
         users = [f"u{n}@{DOMAIN}" for n in range(args.users)]
-        backend = "MariaDB" if args.mysql else "SQLite"
+        backend = backend_name(args.mysql or args.pgsql)
         print(f"{backend}; {args.users} users; {args.clients} clients")
         print(f"{'operation':<32}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
         rounds = [

@@ -2,7 +2,7 @@
 database): create, get, update, delete, sequentially and with 8 clients; then the email_only list
 of the big domain and the user service's memory. Prints figures; asserts none.
 
-    .venv/bin/python bench/users_bench.py [--sizes 1000,100000] [--ops 200] [--mysql URL]
+    .venv/bin/python bench/users_bench.py [--sizes 1000,100000] [--ops 200] [--mysql|--pgsql URL]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import urllib3  # noqa: E402
 
-from bench.common import System, login_cookie  # noqa: E402
+from bench.common import System, add_backend_options, backend_name, login_cookie  # noqa: E402
 from bench.domains_bench import group_rss_mib, insert_batches  # noqa: E402
 from shared import db  # noqa: E402
 from shared.models.vmail import Domain, Forwarding, Mailbox  # noqa: E402
@@ -94,12 +94,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,100000")
     parser.add_argument("--ops", type=int, default=200, help="requests per operation and mode")
-    parser.add_argument("--mysql", metavar="URL", help="e.g. mysql://root@127.0.0.1:3306")
+    add_backend_options(parser)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     domain = "bench.example.com"
 
-    with System(mysql_url=args.mysql) as system:
+    with System(server_url=args.mysql or args.pgsql) as system:
         now = utcnow()
         Domain.insert(domain=domain, created=now, modified=now).execute()
         db.release_connections()
@@ -107,7 +107,7 @@ def main() -> None:
         system.start("user")
         user_service = system.processes[1]
         runner = Runner(system.ports["gateway"], login_cookie(system.ports["gateway"], None))
-        backend = "MariaDB" if args.mysql else "SQLite"
+        backend = backend_name(args.mysql or args.pgsql)
         print(f"{backend}; {args.ops} requests per row; gunicorn gthread "
               f"{system.workers}x{system.threads}")  # fmt: skip
         print(f"{'users':>8} {'operation':<10}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")

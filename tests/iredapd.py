@@ -134,10 +134,8 @@ def mysql_user(urls: dict[str, str]):
         admin.close()
 
 
-@pytest.fixture(scope=server_scope)
-def iredapd_server(request):
-    if TEST_DB not in ("mysql", "pgsql"):
-        pytest.skip("iRedAPD reads MySQL or PostgreSQL (TEST_DB=mysql or pgsql)")
+def require_iredapd() -> Path:
+    """iRedAPD's source folder; a skip (a failure with REQUIRE_IREDAPD=1) when it cannot run."""
     missing = [m for m in ("sqlalchemy", "dns") if importlib.util.find_spec(m) is None]
     source = upstream_dir()
     if missing or source is None:
@@ -145,13 +143,17 @@ def iredapd_server(request):
         if os.environ.get("REQUIRE_IREDAPD") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
+    return source / "iredapd"
+
+
+@contextlib.contextmanager
+def running_iredapd(urls: dict[str, str], login: tuple[str, str] | None = None):
+    """iRedAPD on a free loopback port reading `urls`' vmail and iredapd databases, as `login`
+    (on MariaDB, by default, a user of its own made for it)."""
+    source = require_iredapd()
     with contextlib.ExitStack() as stack:
-        if TEST_DB == "mysql":
-            urls = request.getfixturevalue("mysql_databases")
+        if login is None:
             login = stack.enter_context(mysql_user(urls))
-        else:
-            urls = request.getfixturevalue("database_urls")
-            login = request.getfixturevalue("database_roles")["iredapd"]
         folder = Path(tempfile.mkdtemp(prefix="mailapi-iredapd-"))
         stack.callback(shutil.rmtree, folder, ignore_errors=True)
         port = free_port()
@@ -161,7 +163,7 @@ def iredapd_server(request):
         with open(log, "wb") as output:
             process = subprocess.Popen(
                 [sys.executable, "iredapd.py", "--foreground"],
-                cwd=source / "iredapd", env=env, stdout=output, stderr=subprocess.STDOUT,
+                cwd=source, env=env, stdout=output, stderr=subprocess.STDOUT,
             )  # fmt: skip
         try:
             _wait(port, process, log)
@@ -169,6 +171,20 @@ def iredapd_server(request):
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+@pytest.fixture(scope=server_scope)
+def iredapd_server(request):
+    if TEST_DB not in ("mysql", "pgsql"):
+        pytest.skip("iRedAPD reads MySQL or PostgreSQL (TEST_DB=mysql or pgsql)")
+    require_iredapd()
+    if TEST_DB == "mysql":
+        urls, login = request.getfixturevalue("mysql_databases"), None
+    else:
+        urls = request.getfixturevalue("database_urls")
+        login = request.getfixturevalue("database_roles")["iredapd"]
+    with running_iredapd(urls, login) as server:
+        yield server
 
 
 @pytest.fixture

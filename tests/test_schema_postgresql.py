@@ -4,25 +4,13 @@ trigger; the trigger behaves as iRedMail's does when Dovecot writes through it."
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from shared.models import MODELS_BY_DATABASE
-from tests import pgsql
-from tests.upstream import upstream_dir
+from tests import iredmail_schema, pgsql
 
 pytestmark = pytest.mark.pgsql_only
 
-# database -> iRedMail's schema files for it, in the order its installer runs them
-SCHEMA_FILES = {
-    "vmail": (
-        "iredmail/samples/iredmail/iredmail.pgsql",
-        "iredmail/samples/iredmail/used_quota_triggers_dovecot_2.3.pgsql",
-    ),
-    "iredapd": ("iredapd/SQL/iredapd.pgsql",),
-    "iredadmin": ("iredadmin/SQL/iredadmin.pgsql",),
-}
 API_TABLES = {"api_keys", "api_login_failures", "api_pending_cascades"}  # the API's own
 # The one deliberate difference: iRedMail's MySQL schema keys last_login by username, its
 # PostgreSQL one by (username, domain); the API keys it by username on both (one row per user;
@@ -32,36 +20,18 @@ KNOWN_DIFFERENCES = {
 }
 
 
-def load_iredmail_schema(dbname: str, name: str, dovecot: str = "2.3") -> None:
-    """Run iRedMail's own files for database `name` (unmodified, from ../shared/upstream)."""
-    source = upstream_dir()
-    if source is None:
-        pytest.fail("iRedMail's schemas are missing: set MAILAPI_UPSTREAM to ../shared/upstream")
-    for path in SCHEMA_FILES[name]:
-        path = path.replace("2.3", dovecot)
-        pgsql.run_sql_file(dbname, (source / path).read_text())
-
-
-@pytest.fixture
-def iredmail_databases():
-    """Three databases made by iRedMail's own schema files, dropped afterwards."""
-    tag = uuid.uuid4().hex[:10]
-    names = {name: f"mailapi_{tag}_iredmail_{name}" for name in SCHEMA_FILES}
-    try:
-        for name, dbname in names.items():
-            pgsql.create_database(dbname)
-            load_iredmail_schema(dbname, name)
-        yield names
-    finally:
-        for dbname in names.values():
-            pgsql.drop_database(dbname)
-
-
 def dbname_of(url: str) -> str:
     return url.rsplit("/", 1)[1]
 
 
-@pytest.mark.parametrize("name", sorted(SCHEMA_FILES))
+@pytest.fixture
+def iredmail_databases():
+    """Three databases made by iRedMail's own schema files (their names), dropped afterwards."""
+    with iredmail_schema.iredmail_databases("pgsql") as urls:
+        yield {name: dbname_of(url) for name, url in urls.items()}
+
+
+@pytest.mark.parametrize("name", ["iredadmin", "iredapd", "vmail"])
 def test_init_db_makes_iredmails_tables(config, iredmail_databases, name):
     ours = dbname_of(getattr(config, f"{name}_db_url"))
     theirs = iredmail_databases[name]
