@@ -101,8 +101,29 @@ def test_database_outage_answers_cleanly(make_api, global_admin, tmp_path):
     assert "_detail" not in answer.json
 
 
-def test_unreachable_mysql_answers_cleanly(make_api, global_admin):
+@pytest.mark.parametrize(
+    "url", ["mysql://root@127.0.0.1:1/vmail", "postgresql://postgres@127.0.0.1:1/vmail"]
+)
+def test_unreachable_server_database_answers_cleanly(make_api, global_admin, url):
     client = login(make_api())
-    broken = make_api(vmail_db_url="mysql://root@127.0.0.1:1/vmail")
+    broken = make_api(vmail_db_url=url)
     broken.cookiejar = client.cookiejar
     assert failure(broken.get("/api/domain/example.com")) == "DATABASE_UNAVAILABLE"
+
+
+@pytest.mark.pgsql_only
+def test_postgresql_connections_killed_by_a_restart_heal_without_one(admin_api, config):
+    """A pooled connection whose server process is gone is found dead on checkout (peewee's
+    pool round-trips a `SELECT 1`) and replaced: no request fails after a database restart."""
+    from tests import pgsql
+
+    assert admin_api.post("/api/domain/example.com").json == {"_success": True}
+    with pgsql.connection() as conn:
+        killed = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = ANY(%s) AND pid <> pg_backend_pid()",
+            [[url.rsplit("/", 1)[1] for url in (config.vmail_db_url, config.iredadmin_db_url)]],
+        ).fetchone()[0]
+    assert killed >= 2  # the pools' idle connections to vmail and iredadmin
+    for _ in range(3):
+        assert admin_api.get("/api/domain/example.com").json["_success"] is True
