@@ -272,16 +272,29 @@ def test_verifies_hashes_written_elsewhere():
     assert not verify_password("pw", None)
 
 
-@pytest.mark.parametrize(
-    "setting", ["$6$saltsalt", "$6$rounds=1000$x", "$5$abc", "$5$rounds=9999$s"]
-)
-@pytest.mark.parametrize("password", [b"", b"p", b"Longer password 123!", b"x" * 80])
-def test_sha_crypt_matches_the_c_library(setting, password):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt
+# Test vectors of Ulrich Drepper's SHA-crypt specification.
+SHA_CRYPT_VECTORS = [
+    ("$6$saltstring", b"Hello world!",
+     "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"),
+    ("$6$rounds=10000$saltstringsaltstring", b"Hello world!",
+     "$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v."),
+    ("$5$saltstring", b"Hello world!", "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5"),
+]  # fmt: skip
 
-    assert sha_crypt._crypt(password, setting) == crypt.crypt(password.decode(), setting)
+
+@pytest.mark.parametrize(("setting", "password", "expected"), SHA_CRYPT_VECTORS)
+def test_sha_crypt_gives_the_specifications_vectors(setting, password, expected):
+    assert sha_crypt.crypt(password, setting) == expected
+    assert sha_crypt.verify(password, expected)
+    assert not sha_crypt.verify(password + b"x", expected)
+
+
+@pytest.mark.parametrize(
+    "stored", ["$6$", "$6$rounds=x$salt$abc", "$6$s$\u00e9t\u00e9", "$1$md5$x", ""]
+)
+def test_sha_crypt_refuses_malformed_hashes_without_raising(stored):
+    assert not sha_crypt.verify(b"pw", stored)
+    assert not sha_crypt.verify(b"p\x00w", "$6$saltstring$abc")
 
 
 @pytest.mark.parametrize("value", ["{SSHA512}abc", "{ssha}x", "{CRYPT}$2b$x", "{ARGON2ID}$a"])
