@@ -64,9 +64,7 @@ def add_backend_options(parser) -> None:
 
 
 def drop_databases(urls: dict[str, str]) -> None:
-    for proxy in db.DATABASES.values():
-        if proxy.obj is not None:
-            proxy.obj.close_all()
+    db.close_pools()
     from playhouse import db_url
 
     for url in urls.values():

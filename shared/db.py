@@ -76,17 +76,6 @@ def is_postgresql(database) -> bool:
     return backend(database) == "postgresql"
 
 
-def _url_parts(url: str, pool_size: int, pool_timeout: int) -> tuple[str, dict, dict]:
-    params = db_url.parse(url, unquote_password=True, unquote_user=True)
-    database = params.pop("database")
-    pool = {
-        "max_connections": params.pop("max_connections", pool_size),
-        "timeout": params.pop("timeout", pool_timeout),
-        "stale_timeout": params.pop("stale_timeout", 300),
-    }
-    return database, pool, params
-
-
 POSTGRESQL_SCHEMES = ("postgres", "postgresql", "postgres+pool", "postgresql+pool")
 
 
@@ -97,9 +86,13 @@ def open_database(url: str, pool_size: int = 8, pool_timeout: int = 10) -> peewe
     Nothing connects here: connections are made on first use, after gunicorn forks.
     """
     scheme = urlparse(url).scheme
-    if scheme in POSTGRESQL_SCHEMES:
-        url = url.replace(scheme + "://", "postgresql://", 1)
-    database, pool, params = _url_parts(url, pool_size, pool_timeout)
+    params = db_url.parse(url, unquote_password=True, unquote_user=True)
+    database = params.pop("database")
+    pool = {
+        "max_connections": params.pop("max_connections", pool_size),
+        "timeout": params.pop("timeout", pool_timeout),
+        "stale_timeout": params.pop("stale_timeout", 300),
+    }
     if scheme in ("sqlite", "sqlite+pool"):
         return PooledSqliteDatabase(
             database,
@@ -156,8 +149,16 @@ def bind_databases(config) -> None:
         database = open_database(urls[name], config.db_pool_size, config.db_pool_timeout)
         database.mailapi_url = urls[name]
         if isinstance(proxy.obj, PooledDatabase):
-            proxy.obj.close_all()
+            proxy.obj.close_all()  # a rebound proxy's old pool would keep its connections open
         proxy.initialize(database)
+
+
+def close_pools() -> None:
+    """Close every pooled connection of the three databases (before a database is dropped or
+    copied as a template, which PostgreSQL refuses while connections are open)."""
+    for proxy in DATABASES.values():
+        if isinstance(proxy.obj, PooledDatabase):
+            proxy.obj.close_all()
 
 
 def release_connections() -> None:

@@ -21,8 +21,6 @@ def ensure_database_exists(url: str) -> None:
     """SQLite: the folder of the file; MySQL: the database itself (utf8mb4); PostgreSQL: the
     database (UTF-8)."""
     scheme = urlparse(url).scheme
-    if scheme in db.POSTGRESQL_SCHEMES:
-        url = url.replace(scheme + "://", "postgresql://", 1)
     params = db_url.parse(url, unquote_password=True, unquote_user=True)
     name = params["database"]
     if scheme.startswith("sqlite"):

@@ -93,9 +93,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _drop_mysql_databases(names) -> None:
-    for proxy in db.DATABASES.values():
-        if proxy.obj is not None:
-            proxy.obj.close_all()
+    db.close_pools()
     connection = mysql_connection()
     with connection.cursor() as cursor:
         for name in names:
@@ -130,12 +128,6 @@ def _empty_all_tables() -> None:
                 model.delete().execute()
 
 
-def _close_pools() -> None:
-    for proxy in db.DATABASES.values():
-        if proxy.obj is not None:
-            proxy.obj.close_all()
-
-
 @pytest.fixture(scope="session")
 def pgsql_templates():
     """The run's three template databases, with the schema init-db makes; every test's
@@ -153,18 +145,11 @@ def pgsql_templates():
         for role in roles.values():
             pgsql.create_role(role)
         init_databases(make_config({name: f"{pgsql.PGSQL_URL}/{n}" for name, n in names.items()}))
-        read_all = "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"
-        pgsql.grant(names["vmail"], roles["vmail"], read_all, "GRANT ALL ON used_quota TO {role}")
-        pgsql.grant(names["vmail"], roles["iredapd"], read_all)
-        pgsql.grant(
-            names["iredapd"], roles["iredapd"],
-            "GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}",
-            "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}",
-        )  # fmt: skip
-        _close_pools()  # a template must have no connections
+        pgsql.grant_iredmail_rights(names, roles)
+        db.close_pools()  # a template must have no connections
         yield tag, names, dropper, roles
     finally:
-        _close_pools()
+        db.close_pools()
         for name in names.values():
             dropper.drop(name)
         dropper.wait()
@@ -194,7 +179,7 @@ def pgsql_databases(request):
     names = {name: f"mailapi_{tag}_{number}_{name}" for name in templates}
     urls = {name: pgsql.create_database(names[name], templates[name]) for name in names}
     yield urls
-    _close_pools()
+    db.close_pools()
     for name in names.values():
         dropper.drop(name)
 

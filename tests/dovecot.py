@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from playhouse import db_url
 
-from tests.upstream import TEST_DB, fill_placeholders, samples_for, server_scope
+from tests.upstream import TEST_DB, fill_placeholders, samples_for, server_backend, server_scope
 
 # Dovecot's SQL driver and its Debian package, per backend.
 DRIVERS = {"mysql": "dovecot-mysql", "pgsql": "dovecot-pgsql"}
@@ -67,13 +67,9 @@ class Dovecot:
         return fields
 
 
-def driver_of(url: str) -> str:
-    return "mysql" if url.startswith("mysql") else "pgsql"
-
-
 def start_dovecot(vmail_url: str, samples: Path, login: tuple[str, str]) -> tuple[Dovecot, Path]:
     params = db_url.parse(vmail_url)
-    driver = driver_of(vmail_url)
+    driver = server_backend(vmail_url)
     folder = Path(tempfile.mkdtemp(prefix="mailapi-dovecot-"))
     folder.chmod(0o755)  # Dovecot's unprivileged processes reach the base dir
     sql_conf = fill_placeholders(
@@ -115,7 +111,7 @@ def dovecot_server(request):
     if TEST_DB not in ("mysql", "pgsql"):
         pytest.skip("the Dovecot fixture reads MariaDB or PostgreSQL (TEST_DB=mysql or pgsql)")
     urls = request.getfixturevalue("mysql_databases" if TEST_DB == "mysql" else "database_urls")
-    samples = dovecot_samples(driver_of(urls["vmail"]))
+    samples = dovecot_samples(server_backend(urls["vmail"]))
     login = request.getfixturevalue("database_roles")["vmail"]
     server, folder = start_dovecot(urls["vmail"], samples, login)
     yield server

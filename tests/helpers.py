@@ -15,6 +15,17 @@ def rows(query) -> list[dict]:
     return result
 
 
+def run_together(*functions, timeout: float = 10) -> None:
+    """Start each function in a thread of its own, then wait for all of them."""
+    import threading
+
+    threads = [threading.Thread(target=function) for function in functions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+
+
 def failure(response) -> str:
     """The `_msg` of an envelope that must be a failure."""
     body = response.json

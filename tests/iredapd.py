@@ -27,7 +27,7 @@ import pytest
 from playhouse import db_url
 
 from tests.processes import free_port
-from tests.upstream import TEST_DB, server_scope, upstream_dir
+from tests.upstream import TEST_DB, server_backend, server_scope, upstream_dir
 
 PASSWORD = "iRedAPD-test-" + uuid.uuid4().hex[:12]
 
@@ -74,7 +74,7 @@ BACKENDS = {"mysql": ("mysql", "pymysql", 3306), "pgsql": ("pgsql", "psycopg", 5
 
 def _settings(port: int, folder: Path, urls: dict[str, str], login: tuple[str, str]) -> str:
     databases = {name: db_url.parse(urls[name])["database"] for name in ("vmail", "iredapd")}
-    backend, driver, db_port = BACKENDS["mysql" if urls["vmail"].startswith("mysql") else "pgsql"]
+    backend, driver, db_port = BACKENDS[server_backend(urls["vmail"])]
     lines = [
         "from libs.default_settings import *",
         "listen_address = '127.0.0.1'",

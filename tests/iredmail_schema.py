@@ -58,10 +58,10 @@ def load_mysql(mysql_url: str, dbname: str, name: str) -> None:
 
 
 @contextlib.contextmanager
-def iredmail_databases(backend: str, roles: dict[str, tuple[str, str]] | None = None):
+def iredmail_databases(backend: str, roles: dict[str, str] | None = None):
     """Three databases (vmail, iredapd, iredadmin) made by iRedMail's files; yields their URLs.
 
-    On PostgreSQL the readers' roles get iRedMail's rights in them (read-only vmail)."""
+    On PostgreSQL `roles` (the run's role names) get iRedMail's rights in them."""
     tag = uuid.uuid4().hex[:10]
     names = {name: f"mailapi_{tag}_iredmail_{name}" for name in SCHEMA_FILES[backend]}
     if backend == "pgsql":
@@ -71,12 +71,7 @@ def iredmail_databases(backend: str, roles: dict[str, tuple[str, str]] | None = 
                 urls[name] = pgsql.create_database(dbname)
                 load_pgsql(dbname, name)
             if roles:
-                read_all = "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"
-                pgsql.grant(names["vmail"], roles["vmail"][0], read_all)
-                pgsql.grant(names["vmail"], roles["iredapd"][0], read_all)
-                pgsql.grant(names["iredapd"], roles["iredapd"][0],
-                            "GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}",
-                            "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")  # fmt: skip
+                pgsql.grant_iredmail_rights(names, roles)
             yield urls
         finally:
             for dbname in names.values():

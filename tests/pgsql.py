@@ -78,6 +78,20 @@ def grant(dbname: str, role: str, *statements: str) -> None:
             conn.execute(sql.SQL(statement).format(role=sql.Identifier(role)))
 
 
+def grant_iredmail_rights(databases: dict[str, str], roles: dict[str, str]) -> None:
+    """iRedMail's rights (its grant_permissions.sql) for the run's roles in `databases` (names):
+    the `vmail` reader reads every vmail table and writes `used_quota` (Dovecot's quota dict);
+    the `iredapd` role reads vmail and owns iredapd."""
+    read_all = "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"
+    grant(databases["vmail"], roles["vmail"], read_all, "GRANT ALL ON used_quota TO {role}")
+    grant(databases["vmail"], roles["iredapd"], read_all)
+    grant(
+        databases["iredapd"], roles["iredapd"],
+        "GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}",
+        "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}",
+    )  # fmt: skip
+
+
 def run_sql_file(dbname: str, text: str) -> None:
     """A schema file as psql would run it (its statements in one simple-protocol batch)."""
     with connection(dbname) as conn:

@@ -18,22 +18,21 @@ from pathlib import Path
 import pytest
 from playhouse import db_url
 
-from tests.upstream import fill_placeholders, samples_for
+from tests.upstream import fill_placeholders, samples_for, server_backend
 
 
 class PostfixError(AssertionError):
     """postmap or postconf failed (as opposed to a key that is not in the table)."""
 
 
-# Postfix's map type and its Debian plugin, per URL scheme of the vmail database.
-MAP_TYPES = {"mysql": "mysql", "postgresql": "pgsql", "postgres": "pgsql"}
+# The Debian package of Postfix's map type.
 PLUGINS = {"mysql": "postfix-mysql", "pgsql": "postfix-pgsql"}
 
 
 class Postfix:
     def __init__(self, folder: Path, vmail_url: str, samples: Path, login: tuple[str, str]):
         params = db_url.parse(vmail_url)
-        self.map_type = MAP_TYPES[vmail_url.split("://")[0].split("+")[0]]
+        self.map_type = server_backend(vmail_url)
         default_port = 3306 if self.map_type == "mysql" else 5432
         values = {
             "PH_SQL_SERVER_ADDRESS": params.get("host", "127.0.0.1"),
@@ -101,5 +100,5 @@ def postfix(config, tmp_path, request):
     login = request.getfixturevalue("database_roles")["vmail"]
     folder = tmp_path / "postfix"
     folder.mkdir()
-    map_type = MAP_TYPES[config.vmail_db_url.split("://")[0].split("+")[0]]
-    return Postfix(folder, config.vmail_db_url, postfix_samples(map_type), login)
+    samples = postfix_samples(server_backend(config.vmail_db_url))
+    return Postfix(folder, config.vmail_db_url, samples, login)

@@ -10,11 +10,9 @@ import pytest
 from shared import db
 from shared.schema import init_databases
 from tests.conftest import TEST_DB, make_config
-from tests.dovecot import dovecot_samples, driver_of, start_dovecot, stop_dovecot
+from tests.dovecot import dovecot_samples, start_dovecot, stop_dovecot
 from tests.iredapd import running_iredapd
 from tests.iredmail_schema import iredmail_databases
-
-# The checks, re-collected in this module with its fixtures (below) in place of conftest's.
 from tests.test_domains_postfix import (  # noqa: F401
     test_alias_domain_resolves_to_the_target,
     test_backup_mx_is_a_relay_domain_not_a_mailbox_domain,
@@ -37,6 +35,9 @@ from tests.test_users_mailserver import (  # noqa: F401
     test_user_at_an_alias_domain_reaches_the_mailbox,
 )
 
+# The checks, re-collected in this module with its fixtures (below) in place of conftest's.
+from tests.upstream import server_backend
+
 pytestmark = pytest.mark.server_db
 API_TABLES = {"iredadmin": ["api_keys", "api_login_failures", "api_pending_cascades"]}
 
@@ -44,12 +45,14 @@ API_TABLES = {"iredadmin": ["api_keys", "api_login_failures", "api_pending_casca
 @pytest.fixture
 def database_urls(request):
     """This test's three databases, made by iRedMail's own files."""
-    roles = request.getfixturevalue("database_roles") if TEST_DB == "pgsql" else None
+    roles = None
+    if TEST_DB == "pgsql":
+        roles = {
+            name: user for name, (user, _) in request.getfixturevalue("database_roles").items()
+        }
     with iredmail_databases(TEST_DB, roles) as urls:
         yield urls
-        for proxy in db.DATABASES.values():
-            if proxy.obj is not None:
-                proxy.obj.close_all()
+        db.close_pools()
 
 
 @pytest.fixture
@@ -62,7 +65,7 @@ def domain(admin_api):
 def dovecot_server(database_urls, database_roles):
     """Dovecot on this test's databases (conftest's lives for the run's own databases)."""
     server, folder = start_dovecot(
-        database_urls["vmail"], dovecot_samples(driver_of(database_urls["vmail"])),
+        database_urls["vmail"], dovecot_samples(server_backend(database_urls["vmail"])),
         database_roles["vmail"],
     )  # fmt: skip
     yield server

@@ -6,7 +6,15 @@ import pytest
 
 from shared.models.iredapd import Throttle, ThrottleTracking
 from tests.conftest import login
-from tests.helpers import add_domain, add_domain_admin, add_mailbox, add_user_rows, failure, rows
+from tests.helpers import (
+    add_domain,
+    add_domain_admin,
+    add_mailbox,
+    add_user_rows,
+    failure,
+    rows,
+    run_together,
+)
 
 FIELDS = ("period", "msg_size", "max_msgs", "max_quota", "max_rcpts", "account", "kind",
           "priority")  # fmt: skip
@@ -199,10 +207,6 @@ def test_a_first_post_waits_for_another_first_post_of_the_same_setting(config):
         finally:
             db.release_connections()
 
-    threads = [threading.Thread(target=holder), threading.Thread(target=contender)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
+    run_together(holder, contender)
     assert errors == []
     assert [(r["account"], r["max_msgs"]) for r in throttles()] == [("@.", 5)]

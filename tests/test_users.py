@@ -28,7 +28,7 @@ from shared.models.vmail import (
 from shared.passwords import verify_password
 from shared.timeutil import utcnow
 from tests.conftest import login
-from tests.helpers import add_domain, add_domain_admin, add_mailbox, failure, rows
+from tests.helpers import add_domain, add_domain_admin, add_mailbox, failure, rows, run_together
 
 PW = "Us3r-Passw0rd"
 
@@ -535,11 +535,7 @@ def test_a_create_waits_for_a_transaction_holding_the_domain(admin_api, domain, 
         finally:
             db.release_connections()
 
-    threads = [threading.Thread(target=holder), threading.Thread(target=contender)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
+    run_together(holder, contender)
     assert outcome["code"] == "EXCEEDED_DOMAIN_ACCOUNT_LIMIT"
     assert [r["username"] for r in rows(Mailbox.select())] == ["first@example.com"]
 

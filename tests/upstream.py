@@ -27,6 +27,11 @@ def upstream_dir() -> Path | None:
     return None
 
 
+def server_backend(url: str) -> str:
+    """'mysql' or 'pgsql', as iRedMail's samples name them, for a server database's URL."""
+    return "mysql" if url.startswith("mysql") else "pgsql"
+
+
 def fill_placeholders(text: str, values: dict[str, str]) -> str:
     """iRedMail's samples carry `PH_NAME` placeholders that its installer replaces."""
     for name in sorted(values, key=len, reverse=True):  # PH_X_Y before PH_X
