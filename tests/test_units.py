@@ -377,3 +377,29 @@ def test_config_from_environment():
         Config.from_env({"SESSION_TIMEOUT": "soon"})
     with pytest.raises(ValueError):
         Config.from_env({"ENABLE_RESTFUL_API": "perhaps"})
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://vmailadmin:p%40ss@db.example:5433/vmail", "postgres://vmailadmin:p%40ss@db.example:5433/vmail",
+            "postgresql+pool://vmailadmin:p%40ss@db.example:5433/vmail"],
+)  # fmt: skip
+def test_postgresql_urls_open_a_pool_without_connecting(url):
+    from playhouse.pool import PooledPostgresqlDatabase
+
+    from shared.db import open_database
+
+    database = open_database(url, pool_size=3)
+    assert isinstance(database, PooledPostgresqlDatabase)
+    assert database.database == "vmail" and database._max_connections == 3
+    params = database.connect_params
+    assert (params["user"], params["password"], params["host"], params["port"]) == (
+        "vmailadmin", "p@ss", "db.example", 5433,
+    )  # fmt: skip
+    assert params["options"] == "-c TimeZone=UTC"
+
+
+def test_an_unknown_database_scheme_is_refused():
+    from shared.db import open_database
+
+    with pytest.raises(ValueError, match="postgresql://"):
+        open_database("oracle://x@y/z")
