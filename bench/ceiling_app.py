@@ -14,4 +14,5 @@ class Fixed:
 def get_app():
     app = falcon.App()
     app.add_route("/domain/{domain}", Fixed())
+    app.add_route("/user/{mail}", Fixed())
     return app

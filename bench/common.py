@@ -170,6 +170,38 @@ class System:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pids) -> float:
+    """User plus system CPU of these processes so far (the gone ones count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+    return total / CLOCK_TICKS
+
+
+def group_cpu_seconds(pid: int) -> float:
+    """CPU of a process group so far: a gunicorn master and its workers."""
+    members = subprocess.run(
+        ["pgrep", "-g", str(os.getpgid(pid))], capture_output=True, text=True
+    ).stdout.split()
+    return _cpu_seconds(members)
+
+
+def database_cpu_seconds(server_url: str | None) -> float:
+    """CPU so far of the local database server's processes (0 for SQLite: it runs in ours)."""
+    if not server_url:
+        return 0.0
+    name = "mariadbd" if server_url.startswith("mysql") else "postgres"
+    found = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout.split()
+    return _cpu_seconds(found)
+
+
 WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
