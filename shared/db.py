@@ -185,33 +185,60 @@ def lock_for_update(query):
 class PreparedQuery:
     """A peewee query compiled once per database, then run with fresh parameters.
 
-    On the hot path (every request's session and admin lookups) building the SQL costs more
-    than running it, so the query is built once with placeholder markers and later only its
-    parameters change. `build(**markers)` must return the query.
+    On the hot path (every request's session and admin lookups, single-account reads) building
+    the SQL costs more than running it, so the query is built once with placeholder markers and
+    later only its parameters change. `build(**markers)` must return the query.
     """
 
     def __init__(self, build, *names: str):
         self._build = build
         self._names = names
-        self._compiled: dict[object, tuple[str, list]] = {}
+        self._compiled: dict[object, tuple] = {}
 
     @staticmethod
     def _marker(name: str) -> str:
         return f"\x00{name}\x00"
 
-    def _compile(self, database) -> tuple[str, list]:
+    def _compile(self, database) -> tuple:
         compiled = self._compiled.get(database)
         if compiled is None:
             query = self._build(**{name: self._marker(name) for name in self._names})
-            compiled = self._compiled[database] = query.sql()
+            sql, template = query.sql()
+            compiled = self._compiled[database] = (sql, template, *result_columns(query))
         return compiled
 
-    def rows(self, proxy: peewee.DatabaseProxy, **values) -> list[tuple]:
+    def _fetch(self, proxy: peewee.DatabaseProxy, values: dict) -> tuple[list, tuple]:
         database = proxy.obj
-        sql, template = self._compile(database)
+        sql, template, names, converters = self._compile(database)
         markers = {self._marker(name): value for name, value in values.items()}
         params = [markers.get(p, p) if isinstance(p, str) else p for p in template]
-        return list(database.execute_sql(sql, params).fetchall())
+        return database.execute_sql(sql, params).fetchall(), (names, converters)
+
+    def rows(self, proxy: peewee.DatabaseProxy, **values) -> list[tuple]:
+        """The raw rows, as the driver returns them."""
+        return list(self._fetch(proxy, values)[0])
+
+    def dicts(self, proxy: peewee.DatabaseProxy, **values) -> list[dict]:
+        """The rows as dicts keyed by field name or alias, values converted as peewee would."""
+        rows, (names, converters) = self._fetch(proxy, values)
+        return [convert_row(names, converters, row) for row in rows]
+
+
+def result_columns(query) -> tuple[tuple, tuple]:
+    """The names (field name or alias) and python_value converters of a SELECT's columns."""
+    names, converters = [], []
+    for node in getattr(query, "_returning", None) or ():
+        field = node.unwrap() if isinstance(node, peewee.Alias) else node
+        names.append(node._alias if isinstance(node, peewee.Alias) else getattr(node, "name", ""))
+        converters.append(getattr(field, "python_value", None))
+    return tuple(names), tuple(converters)
+
+
+def convert_row(names, converters, row) -> dict:
+    return {
+        name: convert(value) if convert and value is not None else value
+        for name, convert, value in zip(names, converters, row, strict=True)
+    }
 
 
 def stream_rows(query, batch: int = 500):
