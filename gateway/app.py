@@ -6,6 +6,7 @@ unknown route / wrong method → authentication → the service.
 
 from __future__ import annotations
 
+import functools
 import logging
 from urllib.parse import quote
 
@@ -24,6 +25,7 @@ from shared.params import Params
 from shared.routes import CATALOGUE
 
 PATH_SAFE = "/@:+,;=!$&'()*~"
+DENIED = b'{"_success":false,"_msg":"PERMISSION_DENIED"'
 log = logging.getLogger("mailapi.gateway")
 
 
@@ -81,6 +83,9 @@ class AuthMiddleware:
         if resource.auth_required:
             token = (req.get_cookie_values(self._cookie) or [None])[0]
             req.context.identity = self._sessions.authenticate(token, req.context.client_ip)
+            req.context.fresh_identity = functools.partial(
+                self._sessions.authenticate, token, req.context.client_ip, fresh=True
+            )
 
 
 class ForwardResource:
@@ -94,20 +99,27 @@ class ForwardResource:
         self._transport = transport
         self._secret = secret
 
-    def _forward(self, req, resp, **_params):
+    def _send(self, req, caller):
         target = quote(req.path, safe=PATH_SAFE)
         signed_target = req.path
         if req.query_string:
             target += "?" + req.query_string
             signed_target += "?" + req.query_string
-        headers = identity.sign(
-            req.context.identity, req.method, signed_target, self._secret, req.context.body
-        )
+        headers = identity.sign(caller, req.method, signed_target, self._secret, req.context.body)
         if req.content_type:
             headers["Content-Type"] = req.content_type
-        upstream = self._transport.request(
-            self.service, req.method, target, headers, req.context.body
-        )
+        return self._transport.request(self.service, req.method, target, headers, req.context.body)
+
+    def _forward(self, req, resp, **_params):
+        upstream = self._send(req, req.context.identity)
+        if upstream.body is not None and upstream.body.startswith(DENIED):
+            # The identity may be up to AUTH_CACHE_SECONDS old: a right granted since (a domain
+            # this admin just created) is read now. A denied request changed nothing, so it is
+            # sent again when the admin's rights did change.
+            fresh = req.context.fresh_identity()
+            if fresh != req.context.identity:
+                req.context.identity = fresh
+                upstream = self._send(req, fresh)
         content_type = dict((k.lower(), v) for k, v in upstream.headers).get("content-type", "")
         if not content_type.startswith("application/json"):
             # Never pass on what is not the API's envelope (a server's own HTML error page).

@@ -6,10 +6,13 @@ Only a SHA-512 digest of a session id is stored; sessions slide with activity an
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import json
 import secrets
+import threading
+import time
 
 import peewee
 
@@ -26,6 +29,12 @@ from shared.timeutil import utcnow
 # never expire between two refreshes whatever SESSION_TIMEOUT is.
 TOUCH_AFTER_MAX_SECONDS = 15
 TOUCH_AFTER_FRACTION = 0.05
+# How long a process may answer from what it read of a session and its admin (whose role, domains
+# or existence may change in another process): a disabled, demoted or deleted admin, a session
+# ended by logout in another gateway process, loses its access within this time (CONTRACT §3's
+# "within one second"). Kept well under a second so that a request in flight fits too.
+AUTH_CACHE_SECONDS = 0.5
+AUTH_CACHE_ENTRIES = 10_000
 # Verified against when the username is unknown, so that both cases cost the same.
 _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
@@ -98,14 +107,53 @@ def load_identity(username: str, client_ip: str) -> Identity | None:
     return Identity(admin=username, role=role, domains=frozenset(domains), client_ip=client_ip)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Checked:
+    """What authenticate() read of one session, and until when (monotonic) it may be reused."""
+
+    identity: Identity
+    atime: datetime.datetime
+    until: float
+
+
+class AuthCache:
+    """Session digest → the identity last read for it, for AUTH_CACHE_SECONDS at most.
+
+    Per process, bounded (emptied when full), safe under threads: a miss only costs a read."""
+
+    def __init__(self, seconds: float = AUTH_CACHE_SECONDS, entries: int = AUTH_CACHE_ENTRIES):
+        self._seconds = seconds
+        self._entries = entries
+        self._checked: dict[str, _Checked] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> _Checked | None:
+        checked = self._checked.get(digest)
+        if checked is None or checked.until < time.monotonic():
+            return None
+        return checked
+
+    def put(self, digest: str, identity: Identity, atime: datetime.datetime) -> None:
+        if self._seconds <= 0:
+            return
+        with self._lock:
+            if len(self._checked) >= self._entries:
+                self._checked.clear()
+            self._checked[digest] = _Checked(identity, atime, time.monotonic() + self._seconds)
+
+    def forget(self, digest: str) -> None:
+        self._checked.pop(digest, None)
+
+
 class Sessions:
-    def __init__(self, config):
+    def __init__(self, config, cache_seconds: float = AUTH_CACHE_SECONDS):
         self._timeout = datetime.timedelta(seconds=config.session_timeout)
         self._touch_after = min(
             TOUCH_AFTER_MAX_SECONDS, config.session_timeout * TOUCH_AFTER_FRACTION
         )
         self._max_failures = config.login_max_failures
         self._window = datetime.timedelta(seconds=config.login_failure_window)
+        self._cache = AuthCache(cache_seconds)
 
     # -- brute force --------------------------------------------------------------------
     def _too_many_failures(self, username: str, client_ip: str) -> bool:
@@ -147,20 +195,34 @@ class Sessions:
     def logout(self, token: str | None) -> None:
         if not token:
             raise ApiError("LOGIN_REQUIRED")
-        deleted = Session.delete().where(Session.session_id == session_digest(token)).execute()
+        digest = session_digest(token)
+        self._cache.forget(digest)
+        deleted = Session.delete().where(Session.session_id == digest).execute()
         if not deleted:
             raise ApiError("LOGIN_REQUIRED")
 
     # -- every request ------------------------------------------------------------------
-    def authenticate(self, token: str | None, client_ip: str) -> Identity:
+    def authenticate(self, token: str | None, client_ip: str, fresh: bool = False) -> Identity:
+        """The session's identity, from this process's cache unless `fresh` (a read of the
+        databases as they are now)."""
         if not token:
             raise ApiError("LOGIN_REQUIRED")
         digest = session_digest(token)
+        now = utcnow()
+        checked = None if fresh else self._cache.get(digest)
+        if checked is not None and checked.atime + self._timeout >= now:
+            if checked.identity.client_ip != client_ip:
+                return dataclasses.replace(checked.identity, client_ip=client_ip)
+            return checked.identity
+        return self._authenticate(digest, client_ip, now)
+
+    def _authenticate(self, digest: str, client_ip: str, now: datetime.datetime) -> Identity:
+        """The session and its admin as the databases hold them now."""
+        self._cache.forget(digest)
         found = SESSION_QUERY.rows(iredadmin_db, digest=digest)
         if not found:
             raise ApiError("LOGIN_REQUIRED")
         atime, data = Session.atime.python_value(found[0][0]), found[0][1]
-        now = utcnow()
         if atime + self._timeout < now:
             Session.delete().where(Session.session_id == digest).execute()
             raise ApiError("SESSION_EXPIRED")
@@ -174,4 +236,6 @@ class Sessions:
             raise ApiError("LOGIN_REQUIRED")
         if (now - atime).total_seconds() > self._touch_after:
             Session.update(atime=now).where(Session.session_id == digest).execute()
+            atime = now
+        self._cache.put(digest, identity, atime)
         return identity
