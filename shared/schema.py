@@ -67,6 +67,27 @@ def create_table(model, dialect: str) -> None:
             model._meta.database.execute(model._schema._create_index(index, safe=True))
 
 
+# The index each list's name search reads (shared/paging.py: the start of LOWER(name), or of
+# the name in MySQL's case-insensitive collation), after the equality columns, made with the
+# table. A table iRedMail made lacks it, and a search's name side then scans the domain's rows
+# (docs/architecture.md, "Search", gives the statement that adds it).
+SEARCH_INDEXES = {
+    "domain": ((), "description"),
+    "mailbox": (("domain",), "name"),
+    "alias": (("domain",), "name"),
+}
+
+
+def search_index_sql(table: str, dialect: str) -> str | None:
+    if table not in SEARCH_INDEXES:
+        return None
+    equal, name = SEARCH_INDEXES[table]
+    left, right = ("`", "`") if dialect == "mysql" else ('"', '"')
+    searched = f"{left}{name}{right}" if dialect == "mysql" else f"LOWER({left}{name}{right})"
+    columns = ", ".join([f"{left}{column}{right}" for column in equal] + [searched])
+    return f"CREATE INDEX {left}{table}_name_search{right} ON {left}{table}{right} ({columns})"
+
+
 def create_tables(name: str, dovecot_version: str = "2.3") -> list[str]:
     """Create the missing tables of one database; answers the names of the created ones.
 
@@ -80,6 +101,9 @@ def create_tables(name: str, dovecot_version: str = "2.3") -> list[str]:
             if model._meta.table_name not in existing:
                 with proxy.atomic():
                     create_table(model, db.backend(proxy))
+                    search_index = search_index_sql(model._meta.table_name, db.backend(proxy))
+                    if search_index:
+                        proxy.execute_sql(search_index)
                     if model is UsedQuota and db.is_postgresql(proxy):
                         schema_postgresql.create_used_quota_trigger(proxy, dovecot_version)
                 created.append(model._meta.table_name)

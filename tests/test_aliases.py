@@ -86,7 +86,7 @@ def test_list(admin_api, domain):
     assert admin_api.get("/api/aliases/example.com?email_only=yes&disabled_only=yes").json == {
         "_success": True, "_data": ["c@example.com"],
     }  # fmt: skip
-    page = admin_api.get("/api/aliases/example.com?email_only=yes&limit=2").json
+    page = admin_api.get("/api/aliases/example.com?email_only=yes&limit=2&total=yes").json
     assert page["_data"] == ["a@example.com", "b@example.com"] and page["_total"] == 3
     assert failure(admin_api.get("/api/aliases/nowhere.org")) == "NO_SUCH_DOMAIN"
 

@@ -240,9 +240,56 @@ def test_list_users(admin_api, domain):
     assert admin_api.get("/api/users/example.com?email_only=yes&disabled_only=yes").json == {
         "_success": True, "_data": ["c@example.com"],
     }  # fmt: skip
-    page = admin_api.get("/api/users/example.com?email_only=yes&limit=2").json
+    page = admin_api.get("/api/users/example.com?email_only=yes&limit=2&total=yes").json
     assert page["_data"] == ["a@example.com", "b@example.com"] and page["_total"] == 3
     assert failure(admin_api.get("/api/users/nowhere.org")) == "NO_SUCH_DOMAIN"
+
+
+SEARCHED = {
+    "john_doe@example.com": "Zed", "john.smith@example.com": "Alpha", "johnny@example.com": "Beta",
+    "mary@example.com": "John Mary", "pat@example.com": "Patricia Johnson", "o@example.com": "",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("john", ["john.smith@", "john_doe@", "johnny@", "mary@"]),  # address or name start
+        ("JOHN_", ["john_doe@"]),  # case-insensitive; `_` and `.` are no wildcards
+        ("john.", ["john.smith@"]),
+        ("john.smith@example.com", ["john.smith@"]),
+        ("patricia j", ["pat@"]),  # the name's start, spaces included
+        ("johnson", []),  # a prefix search: not inside a word
+        ("%", []),
+        ("example.com", []),
+    ],
+)
+def test_search_matches_the_start_of_the_address_or_of_the_name(admin_api, domain, text, found):
+    for address, name in SEARCHED.items():
+        add_mailbox(address, name=name)
+    add_domain("other.org")
+    add_mailbox("john@other.org")
+    expected = [f"{local}example.com" for local in found]
+    page = admin_api.get("/api/users/example.com", {"email_only": "yes", "limit": "50",
+                                                     "search": text, "total": "yes"}).json  # fmt: skip
+    assert page == {"_success": True, "_data": expected, "_total": len(expected)}
+    streamed = admin_api.get("/api/users/example.com", {"email_only": "yes", "search": text})
+    assert streamed.json["_data"] == expected
+
+
+def test_search_pages_merge_address_and_name_matches(admin_api, domain):
+    for address, name in SEARCHED.items():
+        add_mailbox(address, name=name)
+    seen, cursor = [], None
+    while True:
+        params = {"limit": "1", "search": "john", **({"cursor": cursor} if cursor else {})}
+        page = admin_api.get("/api/users/example.com", params).json
+        seen += [user["username"] for user in page["_data"]]
+        if "_next" not in page:
+            break
+        cursor = page["_next"]
+    assert seen == ["john.smith@example.com", "john_doe@example.com", "johnny@example.com",
+                    "mary@example.com"]  # fmt: skip
 
 
 # -- update ----------------------------------------------------------------------------------

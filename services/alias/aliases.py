@@ -70,8 +70,9 @@ class AliasesResource:
             query = query.select(Alias.address)
             to_json = _address
         if paging.wants_page(params):
-            rows, extra = paging.page(query, Alias.address, params, to_json)
+            rows, extra = paging.page(query, rules.ALIAS_SEARCH_FIELDS, params, to_json)
             answer(resp, rows, **extra)
             return
         resp.content_type = "application/json; charset=utf-8"
+        query = paging.searched(query, rules.ALIAS_SEARCH_FIELDS, params)
         resp.stream = stream_list(stream_rows(query), key=to_json)

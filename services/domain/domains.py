@@ -22,10 +22,11 @@ class DomainsResource:
             query = query.select(rules.Domain.domain)
             to_json = _domain_name
         if paging.wants_page(params):
-            rows, extra = paging.page(query, rules.Domain.domain, params, to_json)
+            rows, extra = paging.page(query, rules.DOMAIN_SEARCH_FIELDS, params, to_json)
             answer(resp, rows, **extra)
             return
         resp.content_type = "application/json; charset=utf-8"
+        query = paging.searched(query, rules.DOMAIN_SEARCH_FIELDS, params)
         resp.stream = stream_list(stream_rows(query), key=to_json)
 
 

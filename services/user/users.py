@@ -89,10 +89,11 @@ class UsersResource:
                 return row["username"]
 
         if paging.wants_page(params):
-            rows, extra = paging.page(query, Mailbox.username, params, to_json)
+            rows, extra = paging.page(query, rules.USER_SEARCH_FIELDS, params, to_json)
             answer(resp, rows, **extra)
             return
         resp.content_type = "application/json; charset=utf-8"
+        query = paging.searched(query, rules.USER_SEARCH_FIELDS, params)
         resp.stream = stream_list(stream_rows(query), key=to_json)
 
     def on_put(self, req, resp, domain):

@@ -117,7 +117,10 @@ def alias_profile(address: str) -> dict:
 
 def aliases_query(domain: str, params: Params):
     query = Alias.select().where(Alias.domain == domain).order_by(Alias.address)
-    return filter_list(query, params, Alias.active, (Alias.address, Alias.name))
+    return filter_list(query, params, Alias.active)
+
+
+ALIAS_SEARCH_FIELDS = (Alias.address, Alias.name)
 
 
 def update_alias(caller: Identity, address: str, params: Params) -> None:

@@ -232,7 +232,10 @@ def domains_query(caller: Identity, params: Params):
             (DomainAdmin.username == caller.admin) & (DomainAdmin.active == 1)
         )
         query = query.where(Domain.domain.in_(managed))
-    return filter_list(query, params, Domain.active, (Domain.domain, Domain.description))
+    return filter_list(query, params, Domain.active)
+
+
+DOMAIN_SEARCH_FIELDS = (Domain.domain, Domain.description)
 
 
 # -- creating ------------------------------------------------------------------------------

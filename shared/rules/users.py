@@ -292,7 +292,10 @@ def user_profile(caller: Identity, address: str, hidden) -> dict:
 
 def users_query(domain: str, params: Params):
     query = Mailbox.select().where(Mailbox.domain == domain).order_by(Mailbox.username)
-    return filter_list(query, params, Mailbox.active, (Mailbox.username, Mailbox.name))
+    return filter_list(query, params, Mailbox.active)
+
+
+USER_SEARCH_FIELDS = (Mailbox.username, Mailbox.name)
 
 
 # -- update --------------------------------------------------------------------------------
