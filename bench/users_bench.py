@@ -19,34 +19,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import urllib3  # noqa: E402
 
+from bench.bulk import PASSWORD, load_mailboxes  # noqa: E402
 from bench.common import System, add_backend_options, backend_name, login_cookie  # noqa: E402
-from bench.domains_bench import group_rss_mib, insert_batches  # noqa: E402
+from bench.domains_bench import group_rss_mib  # noqa: E402
 from shared import db  # noqa: E402
-from shared.models.vmail import Domain, Forwarding, Mailbox  # noqa: E402
-from shared.passwords import hash_password  # noqa: E402
+from shared.models.vmail import Domain  # noqa: E402
 from shared.timeutil import utcnow  # noqa: E402
-
-PASSWORD = "Us3r-Passw0rd"
 
 
 def fill(domain: str, start: int, stop: int) -> None:
-    now = utcnow()
-    stored = hash_password(PASSWORD)
-    insert_batches(
-        Mailbox,
-        [
-            {"username": f"u{n}@{domain}", "domain": domain, "password": stored,
-             "storagebasedirectory": "/var/vmail", "storagenode": "vmail1",
-             "maildir": f"{domain}/u/{n}/u{n}-2026.01.01.00.00.00/", "created": now,
-             "modified": now, "passwordlastchange": now}
-            for n in range(start, stop)
-        ],
-    )  # fmt: skip
-    insert_batches(
-        Forwarding,
-        [{"address": f"u{n}@{domain}", "forwarding": f"u{n}@{domain}", "domain": domain,
-          "dest_domain": domain, "is_forwarding": 1} for n in range(start, stop)],
-    )  # fmt: skip
+    load_mailboxes(domain, start, stop)
 
 
 class Runner:

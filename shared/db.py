@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 import peewee
 import psycopg
+import pymysql.constants.SERVER_STATUS
 from playhouse import db_url
 from playhouse.pool import (
     PooledDatabase,
@@ -79,6 +80,17 @@ def is_postgresql(database) -> bool:
 POSTGRESQL_SCHEMES = ("postgres", "postgresql", "postgres+pool", "postgresql+pool")
 
 
+class MySQLPool(PooledMySQLDatabase):
+    """peewee's MySQL pool, without the ROLLBACK round trip per returned connection when no
+    transaction is open (PyMySQL keeps the server's status flags of the last answer; peewee
+    cannot ask PyMySQL and always rolls back)."""
+
+    def _can_reuse(self, conn):
+        if not conn.server_status & pymysql.constants.SERVER_STATUS.SERVER_STATUS_IN_TRANS:
+            return True
+        return super()._can_reuse(conn)
+
+
 def open_database(url: str, pool_size: int = 8, pool_timeout: int = 10) -> peewee.Database:
     """A pooled peewee database for a `sqlite:///path`, `mysql[+pool]://…` or
     `postgresql[+pool]://…` URL.
@@ -116,7 +128,7 @@ def open_database(url: str, pool_size: int = 8, pool_timeout: int = 10) -> peewe
         params.setdefault("connect_timeout", 5)
         # DATETIME and TIMESTAMP values are written and read as UTC.
         params.setdefault("init_command", "SET time_zone = '+00:00'")
-        return PooledMySQLDatabase(database, field_types=MYSQL_FIELD_TYPES, **pool, **params)
+        return MySQLPool(database, field_types=MYSQL_FIELD_TYPES, **pool, **params)
     if scheme in POSTGRESQL_SCHEMES:
         params.setdefault("connect_timeout", 5)
         # NOW() and CURRENT_TIMESTAMP (iRedMail's column defaults) in UTC, as the API writes.

@@ -80,27 +80,30 @@ def page(query, fields, params: Params, to_json) -> tuple[list, dict]:
     `_total` (with `total=yes`) and `_next` extras.
 
     With a search, each condition is its own keyset query (an OR would defeat the indexes)
-    and the page is the first `limit` keys of their merge."""
-    key = fields[0]
+    and the page is the first `limit` keys of what they found."""
+    key, base = fields[0], query
     limit = params.get_int("limit", 100, minimum=1, maximum=MAX_PAGE)
     want_total = params.get_bool("total", False)
     cursor = params.get_str("cursor")
     after = decode_cursor(cursor) if cursor else None
     text = search_text(params)
-    parts = [query.where(c) for c in search_conditions(fields, text)] if text else [query]
-    rows: dict[str, dict] = {}
-    for part in parts:
-        if after is not None:
-            part = part.where(key > after)
-        for row in part.order_by(key).limit(limit).dicts():
-            rows.setdefault(row[key.name], row)
-    keys = sorted(rows)[:limit]
+    if after is not None:
+        query = query.where(key > after)
+    if text:
+        # Each side's first `limit` keys; then the first `limit` of them in the database's
+        # own order (its collation decides what `key > cursor` means).
+        found = set()
+        for condition in search_conditions(fields, text):
+            part = query.where(condition).order_by(key).limit(limit)
+            found.update(row[0] for row in part.select(key).tuples())
+        query = query.where(key.in_(sorted(found))) if found else query.where(peewee.SQL("1 = 0"))
+    rows = list(query.order_by(key).limit(limit).dicts())
     extra = {}
     if want_total:
-        extra["_total"] = searched(query, fields, params).order_by().count()
-    if len(keys) == limit:
-        extra["_next"] = encode_cursor(keys[-1])
-    return [to_json(rows[k]) for k in keys], extra
+        extra["_total"] = searched(base, fields, params).order_by().count()
+    if len(rows) == limit:
+        extra["_next"] = encode_cursor(rows[-1][key.name])
+    return [to_json(row) for row in rows], extra
 
 
 def filter_list(query, params: Params, active_field):
