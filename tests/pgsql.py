@@ -132,9 +132,9 @@ def describe(dbname: str, tables) -> dict[str, dict]:
             indexes = {
                 (tuple(columns_of), unique)
                 for columns_of, unique in conn.execute(
-                    "SELECT ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(n, o)"
-                    " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n"
-                    " ORDER BY k.o), i.indisunique"
+                    # a column's name, or an expression's text (LOWER(name) of a search index)
+                    "SELECT ARRAY(SELECT pg_get_indexdef(i.indexrelid, k.o, true)"
+                    " FROM generate_series(1, i.indnatts) k(o) ORDER BY k.o), i.indisunique"
                     " FROM pg_index i WHERE i.indrelid = %s::regclass",
                     [table],
                 )

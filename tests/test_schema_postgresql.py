@@ -16,7 +16,11 @@ API_TABLES = {"api_keys", "api_login_failures", "api_pending_cascades"}  # the A
 # PostgreSQL one by (username, domain); the API keys it by username on both (one row per user;
 # the domain follows from the address).
 KNOWN_DIFFERENCES = {
-    ("last_login", "indexes"): {(("username",), True), (("username", "domain"), True)}
+    ("last_login", "indexes"): {(("username",), True), (("username", "domain"), True)},
+    # The API's own: the name-search indexes (shared.schema.SEARCH_INDEXES) of new tables.
+    ("alias", "indexes"): {(("domain", "lower(name::text)"), False)},
+    ("domain", "indexes"): {(("lower(description)",), False)},
+    ("mailbox", "indexes"): {(("domain", "lower(name::text)"), False)},
 }
 
 
