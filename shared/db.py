@@ -253,6 +253,41 @@ def convert_row(names, converters, row) -> dict:
     }
 
 
+# Fields whose python_value only re-types what every driver already returns (str, int).
+_PLAIN_FIELDS = (peewee.CharField, peewee.TextField, peewee.IntegerField, peewee.AutoField)
+
+
+def _sqlite_datetime(field):
+    """SQLite holds a datetime as the text the answer shows ('YYYY-MM-DD HH:MM:SS', perhaps
+    with a fraction, which the answer drops): kept as text, not parsed and formatted again."""
+    width = 10 if isinstance(field, peewee.DateField) else 19
+
+    def convert(value):
+        text = isinstance(value, str) and len(value) >= width and value[4] == "-"
+        if text and (width == 10 or value[10] == " "):
+            return value[:width]
+        return field.python_value(value)
+
+    return convert
+
+
+def stream_converters(columns, dialect: str) -> list:
+    """Per column of a streamed list: None where the driver's value is already what the answer
+    shows, else a converter (peewee's python_value costs a call per value: most of a list)."""
+    converters = []
+    for column in columns:
+        field = column.unwrap() if isinstance(column, peewee.Alias) else column
+        if isinstance(field, peewee.DateTimeField | peewee.DateField) and dialect == "sqlite":
+            converters.append(_sqlite_datetime(field))
+        elif isinstance(field, peewee.DateTimeField | peewee.DateField):
+            converters.append(None)  # the drivers answer datetime and date objects
+        elif type(field).python_value in {cls.python_value for cls in _PLAIN_FIELDS}:
+            converters.append(None)
+        else:
+            converters.append(getattr(field, "python_value", None))
+    return converters
+
+
 def stream_rows(query, batch: int = 500):
     """Yield a query's rows as dicts, on a connection of its own, from a server-side cursor.
 
@@ -262,9 +297,9 @@ def stream_rows(query, batch: int = 500):
     proxy = query.model._meta.database
     database = proxy.obj
     sql, params = query.sql()
-    converters = [getattr(column, "python_value", None) for column in query._returning]
+    dialect = backend(database)
+    converters = list(enumerate(stream_converters(query._returning, dialect)))
     with database.connection_context(), contextlib.ExitStack() as stack:
-        dialect = backend(database)
         if dialect == "mysql":
             import pymysql.cursors
 
@@ -279,15 +314,17 @@ def stream_rows(query, batch: int = 500):
             cursor = database.execute_sql(sql, params)
         try:
             names = [description[0] for description in cursor.description]
+            needed = [(names[i], convert) for i, convert in converters if convert is not None]
             while True:
                 rows = cursor.fetchmany(batch)
                 if not rows:
                     break
                 for row in rows:
-                    yield {
-                        name: convert(value) if convert and value is not None else value
-                        for name, convert, value in zip(names, converters, row, strict=True)
-                    }
+                    item = dict(zip(names, row, strict=True))
+                    for name, convert in needed:
+                        if item[name] is not None:
+                            item[name] = convert(item[name])
+                    yield item
         finally:
             cursor.close()
 

@@ -67,10 +67,13 @@ def create_table(model, dialect: str) -> None:
             model._meta.database.execute(model._schema._create_index(index, safe=True))
 
 
-# The index each list's name search reads (shared/paging.py: the start of LOWER(name), or of
-# the name in MySQL's case-insensitive collation), after the equality columns, made with the
-# table. A table iRedMail made lacks it, and a search's name side then scans the domain's rows
-# (docs/architecture.md, "Search", gives the statement that adds it).
+# Indexes the API adds to the tables it makes (never to a table iRedMail made), for lists
+# (shared/paging.py; docs/architecture.md, "Search"):
+# - `<table>_list`: a domain's accounts in key order, so a page is an index range however big the
+#   domain (MySQL's InnoDB already orders its `domain` index by the primary key);
+# - `<table>_name_search`: the start of LOWER(name) (MySQL: the name, in its case-insensitive
+#   collation) after the domain, for a search's name side.
+LIST_INDEXES = {"mailbox": ("domain", "username"), "alias": ("domain", "address")}
 SEARCH_INDEXES = {
     "domain": ((), "description"),
     "mailbox": (("domain",), "name"),
@@ -78,14 +81,23 @@ SEARCH_INDEXES = {
 }
 
 
-def search_index_sql(table: str, dialect: str) -> str | None:
-    if table not in SEARCH_INDEXES:
-        return None
-    equal, name = SEARCH_INDEXES[table]
+def api_index_sql(table: str, dialect: str) -> list[str]:
+    """The CREATE INDEX statements of the API's own indexes of `table`."""
     left, right = ("`", "`") if dialect == "mysql" else ('"', '"')
-    searched = f"{left}{name}{right}" if dialect == "mysql" else f"LOWER({left}{name}{right})"
-    columns = ", ".join([f"{left}{column}{right}" for column in equal] + [searched])
-    return f"CREATE INDEX {left}{table}_name_search{right} ON {left}{table}{right} ({columns})"
+
+    def index(suffix, columns):
+        listed = ", ".join(columns)
+        return f"CREATE INDEX {left}{table}_{suffix}{right} ON {left}{table}{right} ({listed})"
+
+    statements = []
+    if table in LIST_INDEXES and dialect != "mysql":
+        statements.append(index("list", [f"{left}{c}{right}" for c in LIST_INDEXES[table]]))
+    if table in SEARCH_INDEXES:
+        equal, name = SEARCH_INDEXES[table]
+        quoted = f"{left}{name}{right}"
+        searched = quoted if dialect == "mysql" else f"LOWER({quoted})"
+        statements.append(index("name_search", [f"{left}{c}{right}" for c in equal] + [searched]))
+    return statements
 
 
 def create_tables(name: str, dovecot_version: str = "2.3") -> list[str]:
@@ -101,9 +113,8 @@ def create_tables(name: str, dovecot_version: str = "2.3") -> list[str]:
             if model._meta.table_name not in existing:
                 with proxy.atomic():
                     create_table(model, db.backend(proxy))
-                    search_index = search_index_sql(model._meta.table_name, db.backend(proxy))
-                    if search_index:
-                        proxy.execute_sql(search_index)
+                    for statement in api_index_sql(model._meta.table_name, db.backend(proxy)):
+                        proxy.execute_sql(statement)
                     if model is UsedQuota and db.is_postgresql(proxy):
                         schema_postgresql.create_used_quota_trigger(proxy, dovecot_version)
                 created.append(model._meta.table_name)

@@ -17,10 +17,16 @@ API_TABLES = {"api_keys", "api_login_failures", "api_pending_cascades"}  # the A
 # the domain follows from the address).
 KNOWN_DIFFERENCES = {
     ("last_login", "indexes"): {(("username",), True), (("username", "domain"), True)},
-    # The API's own: the name-search indexes (shared.schema.SEARCH_INDEXES) of new tables.
-    ("alias", "indexes"): {(("domain", "lower(name::text)"), False)},
+    # The API's own list and name-search indexes of the tables it makes (shared.schema).
+    ("alias", "indexes"): {
+        (("domain", "lower(name::text)"), False),
+        (("domain", "address"), False),
+    },
     ("domain", "indexes"): {(("lower(description)",), False)},
-    ("mailbox", "indexes"): {(("domain", "lower(name::text)"), False)},
+    ("mailbox", "indexes"): {
+        (("domain", "lower(name::text)"), False),
+        (("domain", "username"), False),
+    },
 }
 
 
