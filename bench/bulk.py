@@ -1,6 +1,6 @@
 """The bench's bulk loader: mailboxes (with their self forwardings) written straight into the
-database, 5,000 rows a statement batch and a transaction, never through the API and never all
-in memory (a million rows take about a minute). Names are "User <n>" for name searches."""
+database, 5,000 rows a batch and a transaction (COPY on PostgreSQL), never through the API and
+never all in memory. Names are "User <n>" for name searches."""
 
 from __future__ import annotations
 
@@ -22,6 +22,15 @@ def address(domain: str, n: int) -> str:
     return f"u{n}@{domain}"
 
 
+def _copy_rows(model, fields, rows) -> None:
+    """PostgreSQL's COPY (psycopg sends rows, not one INSERT each)."""
+    columns = ", ".join(f'"{getattr(model, f).column_name}"' for f in fields)
+    cursor = db.vmail_db.connection().cursor()
+    with cursor.copy(f'COPY "{model._meta.table_name}" ({columns}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def load_mailboxes(domain: str, start: int, stop: int) -> None:
     """Mailboxes u<start>…u<stop-1>@domain; the domain row must exist."""
     now = utcnow()
@@ -35,6 +44,14 @@ def load_mailboxes(domain: str, start: int, stop: int) -> None:
         ]  # fmt: skip
         forwardings = [(m[0], m[0], domain, domain, 1) for m in mailboxes]
         with db.vmail_db.atomic():
-            db.insert_rows(Mailbox, MAILBOX_FIELDS, mailboxes)
-            db.insert_rows(Forwarding, FORWARDING_FIELDS, forwardings)
+            write = _copy_rows if db.is_postgresql(db.vmail_db) else db.insert_rows
+            write(Mailbox, MAILBOX_FIELDS, mailboxes)
+            write(Forwarding, FORWARDING_FIELDS, forwardings)
+    # Fresh planner statistics, as autovacuum (PostgreSQL) and InnoDB's automatic recalculation
+    # give a server after a bulk change; without them PostgreSQL plans a million-row table as
+    # an empty one (a profile read took 14 ms instead of 0.1 ms). SQLite keeps no statistics.
+    if db.is_postgresql(db.vmail_db):
+        db.vmail_db.execute_sql("ANALYZE mailbox, forwardings")
+    elif db.is_mysql(db.vmail_db):
+        db.vmail_db.execute_sql("ANALYZE TABLE mailbox, forwardings").fetchall()
     db.release_connections()

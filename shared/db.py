@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 import peewee
 import psycopg
+import pymysql.constants.FIELD_TYPE
 import pymysql.constants.SERVER_STATUS
 from playhouse import db_url
 from playhouse.pool import (
@@ -257,9 +258,17 @@ def convert_row(names, converters, row) -> dict:
 _PLAIN_FIELDS = (peewee.CharField, peewee.TextField, peewee.IntegerField, peewee.AutoField)
 
 
-def _sqlite_datetime(field):
+MYSQL_DATETIMES_AS_TEXT = {
+    pymysql.constants.FIELD_TYPE.DATETIME: None,
+    pymysql.constants.FIELD_TYPE.TIMESTAMP: None,
+    pymysql.constants.FIELD_TYPE.DATE: None,
+}
+
+
+def _datetime_text(field):
     """SQLite holds a datetime as the text the answer shows ('YYYY-MM-DD HH:MM:SS', perhaps
-    with a fraction, which the answer drops): kept as text, not parsed and formatted again."""
+    with a fraction, which the answer drops), and MySQL sends it so (`stream_rows`): kept as
+    text, not parsed and formatted again."""
     width = 10 if isinstance(field, peewee.DateField) else 19
 
     def convert(value):
@@ -277,10 +286,10 @@ def stream_converters(columns, dialect: str) -> list:
     converters = []
     for column in columns:
         field = column.unwrap() if isinstance(column, peewee.Alias) else column
-        if isinstance(field, peewee.DateTimeField | peewee.DateField) and dialect == "sqlite":
-            converters.append(_sqlite_datetime(field))
+        if isinstance(field, peewee.DateTimeField | peewee.DateField) and dialect != "postgresql":
+            converters.append(_datetime_text(field))
         elif isinstance(field, peewee.DateTimeField | peewee.DateField):
-            converters.append(None)  # the drivers answer datetime and date objects
+            converters.append(None)  # psycopg answers datetime and date objects
         elif type(field).python_value in {cls.python_value for cls in _PLAIN_FIELDS}:
             converters.append(None)
         else:
@@ -303,8 +312,16 @@ def stream_rows(query, batch: int = 500):
         if dialect == "mysql":
             import pymysql.cursors
 
-            cursor = database.connection().cursor(pymysql.cursors.SSCursor)
-            cursor.execute(sql, params)
+            connection = database.connection()
+            cursor = connection.cursor(pymysql.cursors.SSCursor)
+            # Datetimes as the server's text (what the answer shows): PyMySQL would parse each
+            # into a datetime that the JSON encoder then formats back.
+            decoders = connection.decoders
+            connection.decoders = {**decoders, **MYSQL_DATETIMES_AS_TEXT}
+            try:
+                cursor.execute(sql, params)  # reads the columns' decoders
+            finally:
+                connection.decoders = decoders
         elif dialect == "postgresql":
             # A named (server-side) cursor lives in a transaction.
             stack.enter_context(database.atomic())

@@ -42,6 +42,11 @@ def search_text(params: Params) -> str:
     return (params.get_str("search") or "").strip().lower()
 
 
+def _like_literal(text: str) -> str:
+    """`text` as a MySQL LIKE pattern that matches only itself (backslash is LIKE's escape)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _successor(text: str) -> str:
     return text[:-1] + chr(ord(text[-1]) + 1)
 
@@ -51,10 +56,19 @@ def starts_with(field, text: str, lowered: bool):
     an index on LOWER(column), for names, which keep their case). MySQL compares without case
     in its collation and serves `LIKE 'text%'` from the column's index."""
     if backend(field.model._meta.database) == "mysql":
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return field ** (escaped + "%")
+        return field ** (_like_literal(text) + "%")
     column = peewee.fn.LOWER(field) if lowered else field
     return (column >= text) & (column < _successor(text))
+
+
+def in_domain(field, domain: str):
+    """`field = domain` for a list's keyset query. MySQL reads `=` on its `domain` index as a
+    `ref` that walks the domain from its first row to the cursor (a page at the middle of a
+    million accounts took 120 ms); the same test as `LIKE` (no wildcard in a domain name) is a
+    range that seeks to the cursor through the index's hidden primary key."""
+    if backend(field.model._meta.database) == "mysql":
+        return field ** _like_literal(domain)
+    return field == domain
 
 
 def search_conditions(fields, text: str) -> list:

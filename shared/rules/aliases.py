@@ -8,7 +8,7 @@ from shared.db import insert_rows, lock_for_update, unindexed, vmail_db
 from shared.errors import ApiError
 from shared.identity import Identity
 from shared.models.vmail import Alias, Domain, Forwarding, Moderator
-from shared.paging import filter_list
+from shared.paging import filter_list, in_domain
 from shared.params import Params, list_change
 from shared.rules import cascade
 from shared.rules.addresses import (
@@ -116,7 +116,7 @@ def alias_profile(address: str) -> dict:
 
 
 def aliases_query(domain: str, params: Params):
-    query = Alias.select().where(Alias.domain == domain).order_by(Alias.address)
+    query = Alias.select().where(in_domain(Alias.domain, domain)).order_by(Alias.address)
     return filter_list(query, params, Alias.active)
 
 

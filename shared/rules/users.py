@@ -25,7 +25,7 @@ from shared.models.vmail import (
     SenderRelayhost,
     UsedQuota,
 )
-from shared.paging import filter_list
+from shared.paging import filter_list, in_domain
 from shared.params import Params, list_change
 from shared.passwords import check_hash_prefix, check_policy, hash_password
 from shared.rules import cascade, services
@@ -291,7 +291,7 @@ def user_profile(caller: Identity, address: str, hidden) -> dict:
 
 
 def users_query(domain: str, params: Params):
-    query = Mailbox.select().where(Mailbox.domain == domain).order_by(Mailbox.username)
+    query = Mailbox.select().where(in_domain(Mailbox.domain, domain)).order_by(Mailbox.username)
     return filter_list(query, params, Mailbox.active)
 
 
