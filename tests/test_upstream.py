@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -30,8 +31,23 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.do_GET()
+
+    do_PUT = do_POST  # noqa: N815
+
     def log_message(self, *args):
         pass
+
+
+class ClosingHandler(Handler):
+    """Says keep-alive, then closes the connection after the answer (a service restarting, or
+    its keep-alive timeout passing, between two requests)."""
+
+    def do_GET(self):  # noqa: N802
+        super().do_GET()
+        self.close_connection = True
 
 
 @pytest.fixture
@@ -41,6 +57,24 @@ def server():
     thread.start()
     yield httpd.server_address[1]
     httpd.shutdown()
+
+
+@pytest.fixture
+def closing_server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), ClosingHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+
+
+def test_a_connection_the_service_closed_is_not_reused(closing_server):
+    """Every method, a POST too, goes out on a new connection when the kept one was closed."""
+    upstream = transport(closing_server.server_address[1])
+    for method in ("GET", "POST", "PUT", "POST"):
+        answer = upstream.request("domain", method, "/small", {}, b"a=1")
+        assert answer.body == b'{"_success":true}', method
+        time.sleep(0.05)  # the server's close reaches the pooled socket
 
 
 @pytest.fixture
