@@ -116,7 +116,7 @@ def alias_profile(address: str) -> dict:
 
 
 def aliases_query(domain: str, params: Params):
-    query = Alias.select().where(in_domain(Alias.domain, domain)).order_by(Alias.address)
+    query = Alias.select().where(in_domain(Alias.domain, domain, params)).order_by(Alias.address)
     return filter_list(query, params, Alias.active)
 
 

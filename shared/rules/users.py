@@ -291,7 +291,9 @@ def user_profile(caller: Identity, address: str, hidden) -> dict:
 
 
 def users_query(domain: str, params: Params):
-    query = Mailbox.select().where(in_domain(Mailbox.domain, domain)).order_by(Mailbox.username)
+    query = (
+        Mailbox.select().where(in_domain(Mailbox.domain, domain, params)).order_by(Mailbox.username)
+    )
     return filter_list(query, params, Mailbox.active)
 
 
