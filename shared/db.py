@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import functools
 import operator
 from urllib.parse import urlparse
@@ -280,6 +281,14 @@ def _datetime_text(field):
     return convert
 
 
+def _datetime_iso(value):
+    """A datetime or date as the answer shows it (what the JSON encoder's fallback would write,
+    without a Python call back from the encoder per value)."""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(" ", "seconds")
+    return value.isoformat() if isinstance(value, datetime.date) else value
+
+
 def stream_converters(columns, dialect: str) -> list:
     """Per column of a streamed list: None where the driver's value is already what the answer
     shows, else a converter (peewee's python_value costs a call per value: most of a list)."""
@@ -289,7 +298,7 @@ def stream_converters(columns, dialect: str) -> list:
         if isinstance(field, peewee.DateTimeField | peewee.DateField) and dialect != "postgresql":
             converters.append(_datetime_text(field))
         elif isinstance(field, peewee.DateTimeField | peewee.DateField):
-            converters.append(None)  # psycopg answers datetime and date objects
+            converters.append(_datetime_iso)  # psycopg answers datetime and date objects
         elif type(field).python_value in {cls.python_value for cls in _PLAIN_FIELDS}:
             converters.append(None)
         else:
