@@ -122,7 +122,7 @@ def main() -> None:
                     size_bytes = sum(len(chunk) for chunk in response.stream(1 << 16))
                     seconds = time.perf_counter() - started
                 cpu = group_cpu_seconds(user_service.pid) - cpu_before
-                count = filled + 0  # every mailbox (the bench's creates were deleted)
+                count = filled  # every mailbox (the bench's creates were deleted)
                 print(f"  full list of {label}: {count:,} rows, {size_bytes / 1e6:.1f} MB in "
                       f"{seconds:.2f} s ({seconds / count * 1e6:.1f} µs/row through the gateway;"
                       f" user service CPU {cpu / count * 1e6:.1f} µs/row); peak RSS gateway "

@@ -258,16 +258,19 @@ def convert_row(names, converters, row) -> dict:
     }
 
 
-# Fields whose python_value only re-types what every driver already returns (str, int).
-_PLAIN_FIELDS = (peewee.CharField, peewee.TextField, peewee.IntegerField, peewee.AutoField)
+# python_value of the fields that only re-type what every driver already returns (str, int).
+_PLAIN_CONVERTERS = frozenset(
+    cls.python_value
+    for cls in (peewee.CharField, peewee.TextField, peewee.IntegerField, peewee.AutoField)
+)
 
 
-# Datetimes as the server's text, which is what the answer shows (not parsed into datetimes that
-# the JSON encoder then formats back).
 def _as_text(value):
     return value.decode() if isinstance(value, bytes) else value
 
 
+# Datetimes as the server's text, which is what the answer shows (not parsed into datetimes that
+# the JSON encoder then formats back).
 MYSQL_STREAM_CONVERSIONS = {
     **MySQLdb.converters.conversions,
     MySQLdb.constants.FIELD_TYPE.DATETIME: _as_text,
@@ -327,7 +330,7 @@ def stream_converters(columns, dialect: str) -> list:
             converters.append(_datetime_text(field))
         elif isinstance(field, peewee.DateTimeField | peewee.DateField):
             converters.append(_datetime_iso)  # psycopg answers datetime and date objects
-        elif type(field).python_value in {cls.python_value for cls in _PLAIN_FIELDS}:
+        elif type(field).python_value in _PLAIN_CONVERTERS:
             converters.append(None)
         else:
             converters.append(getattr(field, "python_value", None))
@@ -345,17 +348,19 @@ def stream_rows(query, batch: int = 500):
     sql, params = query.sql()
     dialect = backend(database)
     converters = list(enumerate(stream_converters(query._returning, dialect)))
-    with database.connection_context(), contextlib.ExitStack() as stack:
-        if dialect == "mysql":
+    with contextlib.ExitStack() as stack:
+        if dialect == "mysql":  # not on the pool's PyMySQL connections
             connection = stack.enter_context(contextlib.closing(mysql_stream_connection(database)))
             cursor = connection.cursor(MySQLdb.cursors.SSCursor)
             cursor.execute(sql, params)
         elif dialect == "postgresql":
+            stack.enter_context(database.connection_context())
             # A named (server-side) cursor lives in a transaction.
             stack.enter_context(database.atomic())
             cursor = database.connection().cursor(name="stream_rows")
             cursor.execute(sql, params)
         else:
+            stack.enter_context(database.connection_context())
             cursor = database.execute_sql(sql, params)
         try:
             names = [description[0] for description in cursor.description]

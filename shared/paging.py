@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import sys
 
 import peewee
 
@@ -29,17 +30,22 @@ def encode_cursor(key: str) -> str:
 def decode_cursor(cursor: str) -> str:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+        key = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ApiError("INVALID_PARAM", "cursor is not one this API gave") from None
+        key = None
+    if key is None or "\x00" in key:  # a key this API gave holds no NUL (PostgreSQL refuses one)
+        raise ApiError("INVALID_PARAM", "cursor is not one this API gave")
+    return key
 
 
 def wants_page(params: Params) -> bool:
     return "limit" in params or "cursor" in params
 
 
-def search_text(params: Params) -> str:
-    return (params.get_str("search") or "").strip().lower()
+def search_text(params: Params, key_field) -> str:
+    """The search, lower case; INVALID_PARAM when it could never fit the key's column (too wide,
+    a NUL character)."""
+    return (params.get_str("search", column=key_field) or "").lower()
 
 
 def _like_literal(text: str) -> str:
@@ -47,8 +53,11 @@ def _like_literal(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _successor(text: str) -> str:
-    return text[:-1] + chr(ord(text[-1]) + 1)
+def _successor(text: str) -> str | None:
+    """The least string above every string that starts with `text`; None when there is none
+    (`text` is only U+10FFFF characters)."""
+    stem = text.rstrip(chr(sys.maxunicode))
+    return stem[:-1] + chr(ord(stem[-1]) + 1) if stem else None
 
 
 def starts_with(field, text: str, lowered: bool):
@@ -58,7 +67,8 @@ def starts_with(field, text: str, lowered: bool):
     if backend(field.model._meta.database) == "mysql":
         return field ** (_like_literal(text) + "%")
     column = peewee.fn.LOWER(field) if lowered else field
-    return (column >= text) & (column < _successor(text))
+    above = _successor(text)
+    return (column >= text) & (column < above) if above is not None else column >= text
 
 
 def in_domain(field, domain: str, params: Params):
@@ -80,7 +90,7 @@ def search_conditions(fields, text: str) -> list:
 
 def searched(query, fields, params: Params):
     """The whole filtered list (streamed answers): every row any search condition matches."""
-    text = search_text(params)
+    text = search_text(params, fields[0])
     if not text:
         return query
     conditions = search_conditions(fields, text)
@@ -101,7 +111,7 @@ def page(query, fields, params: Params, to_json) -> tuple[list, dict]:
     want_total = params.get_bool("total", False)
     cursor = params.get_str("cursor")
     after = decode_cursor(cursor) if cursor else None
-    text = search_text(params)
+    text = search_text(params, key)
     if after is not None:
         query = query.where(key > after)
     if text:

@@ -176,3 +176,36 @@ def test_no_string_column_is_unbounded():
             for field in model._meta.sorted_fields:
                 if isinstance(field, peewee.CharField | peewee.TextField):
                     assert capacity(field) is not None, f"{model.__name__}.{field.name}"
+
+
+@pytest.mark.parametrize(
+    ("search", "code"),
+    [
+        ("\U0010ffff", None),
+        ("a\U0010ffff", None),
+        ("ж\t", None),  # no upper bound, no match
+        ("a\x00b", "INVALID_PARAM"),
+        (WIDE, "INVALID_PARAM"),
+    ],  # fmt: skip
+    ids=["max-code-point", "ends-with-max", "non-ascii", "nul", "wider-than-an-address"],
+)
+def test_any_search_answers_the_envelope(accounts, search, code):
+    for path in ("/api/users/example.com", "/api/aliases/example.com", "/api/domains"):
+        for paging in ({"limit": "5", "total": "yes"}, {}):
+            answer = accounts.get(path, {"search": search, **paging})
+            if code is None:
+                assert answer.json["_success"] is True and answer.json["_data"] == [], path
+            else:
+                assert failure(answer) == code, path
+
+
+@pytest.mark.parametrize("key", ["a\x00b", "\U0010ffff"])
+def test_a_forged_cursor_answers_the_envelope(accounts, key):
+    import base64
+
+    cursor = base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+    answer = accounts.get("/api/users/example.com", {"limit": "5", "cursor": cursor})
+    if "\x00" in key:
+        assert failure(answer) == "INVALID_PARAM"
+    else:
+        assert answer.json == {"_success": True, "_data": []}
