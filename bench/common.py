@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shared import db  # noqa: E402
-from shared.admins import create_global_admin  # noqa: E402
-from shared.config import Config  # noqa: E402
+from shared.config import SERVICES, Config  # noqa: E402
+from shared.rules.admins import create_global_admin  # noqa: E402
 from shared.schema import init_databases  # noqa: E402
 
 ADMIN, PASSWORD = "bench@example.com", "B3nch-Passw0rd"
@@ -134,7 +134,7 @@ class System:
                 "API_ERROR_STATUS": "rest",  # so that wrk counts a failure as non-2xx
             }
         )
-        for name in ("gateway", "domain", "user", "alias", "throttle"):
+        for name in ("gateway", *SERVICES):
             port = self.ports[name] = free_port()
             var = "GATEWAY_BIND" if name == "gateway" else f"{name.upper()}_SERVICE_BIND"
             self.env[var] = f"127.0.0.1:{port}"
@@ -231,3 +231,18 @@ def login_cookie(gateway_port: int, config) -> str:
     )
     assert response.json() == {"_success": True}, response.data
     return response.headers["Set-Cookie"].split(";", 1)[0]
+
+
+def api_key(gateway_port: int, cookie: str) -> str:
+    """A read-write API key of the bench admin, made through the API."""
+    import urllib3
+
+    response = urllib3.request(
+        "POST",
+        f"http://127.0.0.1:{gateway_port}/api/apikey/bench",
+        body="access=rw",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+    )
+    answer = response.json()
+    assert answer["_success"], answer
+    return answer["_data"]["key"]

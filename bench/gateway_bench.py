@@ -1,5 +1,6 @@
-"""One single-account GET three ways: through the gateway, straight to its service (signed), and
-a minimal Falcon app under the same gunicorn settings (the ceiling). Prints requests/s, latency
+"""One single-account GET four ways: through the gateway with a session cookie and with an API
+key, straight to its service (signed), and a minimal Falcon app under the same gunicorn
+settings (the ceiling). Prints requests/s, latency
 and server CPU per request (the API's processes, and the database server's); asserts none.
 
     .venv/bin/python bench/gateway_bench.py [--resource user|domain] [--accounts 10000]
@@ -21,6 +22,7 @@ from bench.common import (  # noqa: E402
     SECRET,
     System,
     add_backend_options,
+    api_key,
     backend_name,
     database_cpu_seconds,
     free_port,
@@ -63,23 +65,27 @@ def main() -> None:
         service = args.resource
         system.start("gateway")
         system.start(service)
+        system.start("admin")  # to make the API key
         port = system.ports["ceiling"] = free_port()
         system.start(
             "ceiling",
             f"exec gunicorn -c gunicorn.conf.py --bind 127.0.0.1:{port} "
             "'bench.ceiling_app:get_app()'",
         )
-        gateway, upstream, ceiling = system.processes[-3:]
+        gateway, upstream, _, ceiling = system.processes[-4:]
         time.sleep(1)
 
         path = f"/domain/{DOMAIN}" if service == "domain" else f"/user/u0@{DOMAIN}"
         caller = identity.Identity(admin=ADMIN, role=identity.GLOBAL, client_ip="127.0.0.1")
         signed = identity.sign(caller, "GET", path, SECRET)
         cookie = login_cookie(system.ports["gateway"], system.config)
+        key = api_key(system.ports["gateway"], cookie)
         # (name, url, headers, the processes whose CPU the path costs)
         targets = [
             ("gateway", f"http://127.0.0.1:{system.ports['gateway']}/api{path}",
              {"Cookie": cookie}, (gateway, upstream)),
+            ("gateway (API key)", f"http://127.0.0.1:{system.ports['gateway']}/api{path}",
+             {"Authorization": f"Bearer {key}"}, (gateway, upstream)),
             ("direct (signed)", f"http://127.0.0.1:{system.ports[service]}{path}", signed,
              (upstream,)),
             ("ceiling (minimal Falcon)", f"http://127.0.0.1:{port}{path}", {}, (ceiling,)),
@@ -114,8 +120,9 @@ def main() -> None:
             results[name] = rate
             print(f"{name:<26}{rate:>9.0f}{p50:>9.2f}{p99:>9.2f}{errors:>9}"
                   f"{api_ms:>16.2f}{db_ms:>15.2f}")  # fmt: skip
-        gateway_rate, direct, ceiling_rate = results.values()
+        gateway_rate, key_rate, direct, ceiling_rate = results.values()
         print(f"gateway/direct = {gateway_rate / direct:.2f}", end="   ")
+        print(f"key/cookie = {key_rate / gateway_rate:.2f}", end="   ")
         print(f"direct/ceiling = {direct / ceiling_rate:.2f}")
 
 

@@ -14,7 +14,7 @@ import falcon
 
 from gateway.clients import AllowList, client_address, parse_networks
 from gateway.paths import api_relative_path
-from gateway.sessions import Sessions
+from gateway.sessions import ApiKeys, Sessions
 from gateway.upstream import HttpTransport
 from shared import db, identity
 from shared.app import DatabaseMiddleware, new_app
@@ -67,11 +67,13 @@ class GatewayMiddleware:
 
 
 class AuthMiddleware:
-    """Wrong method before authentication; then the session cookie."""
+    """Wrong method before authentication; then an API key (`Authorization: Bearer`, or
+    `X-API-Key`) or the session cookie; a read-only key only where nothing is written."""
 
-    def __init__(self, config, sessions: Sessions):
+    def __init__(self, config, sessions: Sessions, keys: ApiKeys):
         self._cookie = config.session_cookie_name
         self._sessions = sessions
+        self._keys = keys
 
     def process_resource(self, req, resp, resource, params):
         if resource is None:
@@ -80,12 +82,28 @@ class AuthMiddleware:
             raise ApiError(
                 "METHOD_NOT_ALLOWED", headers={"Allow": ", ".join(sorted(resource.methods))}
             )
-        if resource.auth_required:
+        if not resource.auth_required:
+            return
+        client_ip = req.context.client_ip
+        key = api_key_of(req)
+        if key is not None:
+            authenticate = functools.partial(self._keys.authenticate, key, client_ip)
+        else:
             token = (req.get_cookie_values(self._cookie) or [None])[0]
-            req.context.identity = self._sessions.authenticate(token, req.context.client_ip)
-            req.context.fresh_identity = functools.partial(
-                self._sessions.authenticate, token, req.context.client_ip, fresh=True
-            )
+            authenticate = functools.partial(self._sessions.authenticate, token, client_ip)
+        req.context.identity = authenticate()
+        req.context.fresh_identity = functools.partial(authenticate, fresh=True)
+        if req.context.identity.read_only and req.method not in resource.reads:
+            raise ApiError("PERMISSION_DENIED", "this API key is read-only")
+
+
+def api_key_of(req) -> str | None:
+    """The key a request carries, or None (a session cookie is used then)."""
+    authorization = req.get_header("Authorization") or ""
+    scheme, _, credentials = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return credentials.strip()
+    return req.get_header("X-API-Key")
 
 
 class ForwardResource:
@@ -93,9 +111,10 @@ class ForwardResource:
 
     auth_required = True
 
-    def __init__(self, service: str, methods: frozenset[str], transport, secret: str):
+    def __init__(self, service: str, route, transport, secret: str):
         self.service = service
-        self.methods = methods
+        self.methods = route.methods
+        self.reads = route.reads
         self._transport = transport
         self._secret = secret
 
@@ -184,11 +203,12 @@ def create_app(config: Config | None = None, transport=None) -> falcon.App:
     db.bind_databases(config)
     transport = transport or HttpTransport(config)
     sessions = Sessions(config)
+    keys = ApiKeys(config)
     app = new_app(
         config,
         [
             GatewayMiddleware(config, AllowList(config)),
-            AuthMiddleware(config, sessions),
+            AuthMiddleware(config, sessions, keys),
             DatabaseMiddleware(),
         ],
     )
@@ -198,7 +218,7 @@ def create_app(config: Config | None = None, transport=None) -> falcon.App:
         for route in routes:
             app.add_route(
                 route.template,
-                ForwardResource(service, route.methods, transport, config.internal_secret),
+                ForwardResource(service, route, transport, config.internal_secret),
             )
     return app
 

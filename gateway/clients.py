@@ -9,6 +9,7 @@ import threading
 import time
 
 from shared.models.iredadmin import Setting
+from shared.validation import in_networks, parse_address
 
 log = logging.getLogger("mailapi.gateway")
 SETTINGS_CACHE_SECONDS = 30
@@ -22,20 +23,6 @@ def parse_networks(entries) -> tuple:
         except ValueError:
             log.warning("ignoring invalid network in the API client list: %r", entry)
     return tuple(networks)
-
-
-def parse_address(value: str):
-    try:
-        address = ipaddress.ip_address(value.strip().strip("[]"))
-    except ValueError:
-        return None
-    if address.version == 6 and address.ipv4_mapped:
-        return address.ipv4_mapped
-    return address
-
-
-def in_networks(address, networks) -> bool:
-    return address is not None and any(address in network for network in networks)
 
 
 def client_address(peer: str, forwarded_for: str | None, trusted) -> str:

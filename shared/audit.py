@@ -11,7 +11,7 @@ from shared.validation import domain_of
 
 def record(caller: Identity, event: str, msg: str, domain: str = "", username: str = "") -> None:
     """Write one log row. `msg` must never contain a secret."""
-    prefix = f"[API key {caller.api_key}] " if caller.api_key else "[API] "
+    suffix = f" (key: {caller.api_key})" if caller.api_key else ""
     Log.insert(
         timestamp=utcnow(),
         admin=caller.admin,
@@ -20,7 +20,7 @@ def record(caller: Identity, event: str, msg: str, domain: str = "", username: s
         username=username,
         event=event[:20],
         loglevel="info",
-        msg=truncated(Log.msg, prefix + msg),
+        msg=truncated(Log.msg, f"[API] {msg}{suffix}"),
     ).execute()
 
 

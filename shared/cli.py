@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from shared import db
-from shared.admins import create_global_admin
 from shared.config import Config
 from shared.errors import ApiError
+from shared.rules.admins import create_global_admin
 
 SAFE_SPECIALS = "-_.@"  # special characters that need no quoting in a shell, URL or form
 
@@ -55,6 +55,49 @@ def cmd_create_admin(args, config) -> int:
     return 0
 
 
+def cmd_api_key(args, config) -> int:
+    """create|list|revoke, as the owner's global admin would through the API."""
+    from shared.identity import GLOBAL, Identity
+    from shared.params import Params
+    from shared.rules import api_keys
+
+    pairs = [
+        (name, value)
+        for name, value in (
+            ("owner", args.owner),
+            ("domains", getattr(args, "domains", None)),
+            ("access", getattr(args, "access", None)),
+            ("networks", getattr(args, "networks", None)),
+            ("expires", getattr(args, "expires", None)),
+        )
+        if value is not None
+    ]
+    operator = Identity(admin="(mailapi command line)", role=GLOBAL, client_ip="127.0.0.1")
+    params = Params(pairs, [])
+    db.bind_databases(config)
+    try:
+        if args.action == "create":
+            created = api_keys.create_key(operator, args.name, params)
+            print(f"API key {created['name']} of {created['owner']} ({created['access']}):")
+            print(created["key"])
+            print("Shown once: keep it now. Send it as `Authorization: Bearer <key>`.")
+        elif args.action == "revoke":
+            owner = api_keys.revoke_key(operator, args.name, params)
+            print(f"revoked: {args.name} of {owner}")
+        else:
+            for key in api_keys.list_keys(operator, params):
+                state = "revoked" if key["revoked"] else f"expires {key['expires'] or 'never'}"
+                scope = ",".join(key["domains"]) or "(owner's domains)"
+                print(f"{key['owner']}\t{key['name']}\t{key['access']}\t{scope}\t{state}")
+    except ApiError as exc:
+        detail = f" ({exc.detail})" if exc.detail else ""
+        print(f"refused: {exc.code}{detail}", file=sys.stderr)
+        return 1
+    finally:
+        db.release_connections()
+    return 0
+
+
 def cmd_serve(args, config) -> int:
     from shared.deploy import serve
 
@@ -94,6 +137,22 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--random-password", action="store_true", help="generate and print one")
     admin.add_argument("--reset", action="store_true", help="reset the password if it exists")
     admin.set_defaults(run=cmd_create_admin)
+    keys = command("api-key", help="create, list or revoke API keys (CONTRACT §4.7)")
+    key_actions = keys.add_subparsers(dest="action", required=True)
+    create = key_actions.add_parser("create", help="make a key; the secret is printed once")
+    create.add_argument("name", help="1-64 of A-Z a-z 0-9 . _ -, unique per owner")
+    create.add_argument("--owner", required=True, help="the admin the key acts as")
+    create.add_argument("--domains", help="comma-separated; default: the owner's domains")
+    create.add_argument("--access", choices=("ro", "rw"), default="ro")
+    create.add_argument("--networks", help="comma-separated IP addresses or CIDR networks")
+    create.add_argument("--expires", help="YYYY-MM-DD (through that day, UTC) or seconds")
+    listing = key_actions.add_parser("list", help="every key (never a secret)")
+    listing.add_argument("--owner", help="only this admin's keys")
+    revoke = key_actions.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("name")
+    revoke.add_argument("--owner", required=True)
+    for parser_ in (create, listing, revoke):
+        parser_.set_defaults(run=cmd_api_key)
     serve = command("serve", help="run one Procfile process (systemd, supervisord)")
     serve.add_argument("name", help="the Procfile line: gateway, domain, user, …")
     serve.add_argument("--procfile", default="Procfile")

@@ -6,7 +6,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 
-SERVICES = ("domain", "user", "alias", "throttle")
+SERVICES = ("domain", "user", "alias", "throttle", "admin")
 
 DEFAULT_BINDS = {
     "gateway": "127.0.0.1:8080",
@@ -14,6 +14,7 @@ DEFAULT_BINDS = {
     "user": "127.0.0.1:8082",
     "alias": "127.0.0.1:8083",
     "throttle": "127.0.0.1:8084",
+    "admin": "127.0.0.1:8085",
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}

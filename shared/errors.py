@@ -20,7 +20,7 @@ def rest_status(code: str) -> int:
         return REST_STATUS[first]
     if first.startswith("NO_SUCH_"):
         return 404
-    if first.startswith(("EXCEEDED_", "PW_")):
+    if first.startswith(("EXCEEDED_", "EXCEED_", "PW_")):
         return 422
     return 400
 

@@ -8,7 +8,7 @@ import hmac
 import time
 
 HEADER_PREFIX = "X-Mailapi-"
-FIELDS = ("Admin", "Role", "Domains", "Access", "Client-Ip", "Key", "Timestamp")
+FIELDS = ("Admin", "Role", "Domains", "Scoped", "Access", "Client-Ip", "Key", "Timestamp")
 SIGNATURE_HEADER = HEADER_PREFIX + "Signature"
 GLOBAL, DOMAIN_ADMIN = "global", "domain"
 
@@ -21,6 +21,9 @@ class Identity:
     client_ip: str = ""
     read_only: bool = False
     api_key: str = ""  # the key's name when one was used
+    # An API key with its own domains: `domains` is all it may touch, whatever its owner
+    # manages (otherwise `domains` is what the owner managed when the identity was read).
+    scoped: bool = False
 
     @property
     def is_global(self) -> bool:
@@ -45,6 +48,7 @@ def sign(
         "Admin": identity.admin,
         "Role": identity.role,
         "Domains": ",".join(sorted(identity.domains)),
+        "Scoped": "yes" if identity.scoped else "",
         "Access": "ro" if identity.read_only else "rw",
         "Client-Ip": identity.client_ip,
         "Key": identity.api_key,
@@ -81,4 +85,5 @@ def verify(
         client_ip=values["Client-Ip"],
         read_only=values["Access"] == "ro",
         api_key=values["Key"],
+        scoped=values["Scoped"] == "yes",
     )

@@ -102,33 +102,65 @@ def searched(query, fields, params: Params):
 
 def page(query, fields, params: Params, to_json) -> tuple[list, dict]:
     """One page of `query` ordered by its key `fields[0]`, searched in `fields`, and the
-    `_total` (with `total=yes`) and `_next` extras.
+    `_total` (with `total=yes`) and `_next` extras."""
+    return merged_page([(query, fields)], params, to_json)
+
+
+def merged_page(sides, params: Params, to_json) -> tuple[list, dict]:
+    """One page of several `(query, fields)` lists whose keys share one order (admins:
+    standalone rows and admin mailboxes), merged by key, with `_total` and `_next`."""
+    limit = params.get_int("limit", 100, minimum=1, maximum=MAX_PAGE)
+    cursor = params.get_str("cursor")
+    after = decode_cursor(cursor) if cursor else None
+    rows = keyset_rows(sides, search_text(params, sides[0][1][0]), after, limit)
+    extra = {}
+    if params.get_bool("total", False):
+        extra["_total"] = sum(
+            searched(query, fields, params).order_by().count() for query, fields in sides
+        )
+    if len(rows) == limit:
+        extra["_next"] = encode_cursor(rows[-1][sides[0][1][0].name])
+    return [to_json(row) for row in rows], extra
+
+
+def keyset_rows(sides, text: str, after: str | None, limit: int) -> list[dict]:
+    """The first `limit` rows after the key `after` of every side, searched for `text`.
 
     With a search, each condition is its own keyset query (an OR would defeat the indexes)
     and the page is the first `limit` keys of what they found."""
-    key, base = fields[0], query
-    limit = params.get_int("limit", 100, minimum=1, maximum=MAX_PAGE)
-    want_total = params.get_bool("total", False)
-    cursor = params.get_str("cursor")
-    after = decode_cursor(cursor) if cursor else None
-    text = search_text(params, key)
-    if after is not None:
-        query = query.where(key > after)
-    if text:
-        # Each side's first `limit` keys; then the first `limit` of them in the database's
-        # own order (its collation decides what `key > cursor` means).
-        found = set()
-        for condition in search_conditions(fields, text):
-            part = query.where(condition).order_by(key).limit(limit)
-            found.update(row[0] for row in part.select(key).tuples())
-        query = query.where(key.in_(sorted(found))) if found else query.where(peewee.SQL("1 = 0"))
-    rows = list(query.order_by(key).limit(limit).dicts())
-    extra = {}
-    if want_total:
-        extra["_total"] = searched(base, fields, params).order_by().count()
-    if len(rows) == limit:
-        extra["_next"] = encode_cursor(rows[-1][key.name])
-    return [to_json(row) for row in rows], extra
+    rows = []
+    for query, fields in sides:
+        key = fields[0]
+        if after is not None:
+            query = query.where(key > after)
+        if text:
+            # Each side's first `limit` keys; then the first `limit` of them in the database's
+            # own order (its collation decides what `key > cursor` means).
+            found = set()
+            for condition in search_conditions(fields, text):
+                part = query.where(condition).order_by(key).limit(limit)
+                found.update(row[0] for row in part.select(key).tuples())
+            query = (
+                query.where(key.in_(sorted(found))) if found else query.where(peewee.SQL("1 = 0"))
+            )
+        rows.extend(query.order_by(key).limit(limit).dicts())
+    if len(sides) > 1:
+        name = sides[0][1][0].name  # every side's key has this name
+        rows.sort(key=lambda row: row[name])
+    return rows[:limit]
+
+
+def merged_stream(sides, params: Params):
+    """Every row of several lists in key order, read MAX_PAGE rows at a time (flat memory)."""
+    text = search_text(params, sides[0][1][0])
+    name = sides[0][1][0].name
+    after = None
+    while True:
+        rows = keyset_rows(sides, text, after, MAX_PAGE)
+        yield from rows
+        if len(rows) < MAX_PAGE:
+            return
+        after = rows[-1][name]
 
 
 def filter_list(query, params: Params, active_field):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from urllib.parse import parse_qsl
 
 import falcon
@@ -31,6 +32,7 @@ DISABLED_WORDS = {"disabled", "disable", "no", "0"}
 MAX_LIST_ENTRIES = 10_000
 BIGINT_MAX = 2**63 - 1
 MAX_KEEP_DAYS = 36_500
+LANGUAGE = re.compile(r"^[a-z]{2}(?:_[A-Z]{2})?$")
 
 _MISSING = object()
 
@@ -181,6 +183,15 @@ class Params:
         if word in FALSE_WORDS and word:
             return False
         raise ApiError("INVALID_PARAM", f"{name} must be yes or no")
+
+    def get_language(self, name: str = "language", default=None):
+        """A language code (`en_US`, `de`); INVALID_LANGUAGE otherwise. Empty is returned as ''."""
+        value = self.get_str(name)
+        if value is None:
+            return default
+        if value and not LANGUAGE.match(value):
+            raise ApiError("INVALID_LANGUAGE", value[:20])
+        return value
 
     def get_status(self, name: str = "accountStatus", default=None):
         """`active`/`disabled` as 1/0."""

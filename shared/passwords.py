@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import os
+import secrets
 import string
 
 import bcrypt
@@ -84,6 +85,10 @@ def hash_password(password: str, scheme: str = "SSHA512") -> str:
     if scheme == "PLAIN":
         return "{PLAIN}" + password
     raise ApiError("INVALID_PASSWORD_SCHEME", scheme)
+
+
+# Verified against when an account is unknown, so that both answers cost the same.
+DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 def check_hash_prefix(password_hash: str) -> str:

@@ -20,10 +20,13 @@ class Route:
     template: str
     methods: frozenset[str]
     resource: str  # the name under which the service registers its resource
+    # Methods that change nothing (a read-only API key may call them): GET, and a POST that
+    # only checks something (verify_password).
+    reads: frozenset[str] = frozenset({"GET"})
 
 
-def _route(template: str, methods: str, resource: str) -> Route:
-    return Route(template, frozenset(methods.split()), resource)
+def _route(template: str, methods: str, resource: str, reads: str = "") -> Route:
+    return Route(template, frozenset(methods.split()), resource, frozenset({"GET", *reads.split()}))
 
 
 class OneOf(falcon.routing.BaseConverter):
@@ -52,13 +55,20 @@ CATALOGUE: dict[str, tuple[Route, ...]] = {
         _route("/user/{mail}/keep_mailbox_days/{days}", "DELETE", "user_keep_days"),
         _route("/user/{mail}/change_email/{new_mail}", "POST", "user_change_email"),
         _route("/users/{domain}", "GET PUT", "users"),
-        _route("/verify_password/user/{mail}", "POST", "verify_password_user"),
+        _route("/verify_password/user/{mail}", "POST", "verify_password_user", reads="POST"),
     ),
     "alias": (
         _route("/alias/{mail}", "GET POST PUT DELETE", "alias"),
         _route("/alias/{mail}/change_email/{new_mail}", "POST", "alias_change_email"),
         _route("/aliases/{domain}", "GET", "aliases"),
         _route("/maillist/{mail}", "GET POST PUT DELETE", "maillist"),
+    ),
+    "admin": (
+        _route("/admin/{mail}", "GET POST PUT DELETE", "admin"),
+        _route("/admins", "GET", "admins"),
+        _route("/verify_password/admin/{mail}", "POST", "verify_password_admin", reads="POST"),
+        _route("/apikeys", "GET", "apikeys"),
+        _route("/apikey/{name}", "POST DELETE", "apikey"),
     ),
     "throttle": (
         # The literal `global` wins over the placeholder (Falcon prefers literal segments).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -43,3 +44,18 @@ def is_destination_address(value: str) -> bool:
 
 def domain_of(address: str) -> str:
     return address.rsplit("@", 1)[-1]
+
+
+def parse_address(value: str):
+    """An IP address (IPv4-mapped IPv6 as IPv4), or None."""
+    try:
+        address = ipaddress.ip_address(value.strip().strip("[]"))
+    except ValueError:
+        return None
+    if address.version == 6 and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def in_networks(address, networks) -> bool:
+    return address is not None and any(address in network for network in networks)

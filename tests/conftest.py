@@ -16,14 +16,15 @@ from playhouse import db_url
 
 from gateway.app import create_app as create_gateway
 from gateway.upstream import InProcessTransport
+from services.admin.app import create_app as create_admin_service
 from services.alias.app import create_app as create_alias
 from services.domain.app import create_app as create_domain
 from services.throttle.app import create_app as create_throttle
 from services.user.app import create_app as create_user
 from shared import db
-from shared.admins import create_global_admin
 from shared.config import Config
 from shared.models import MODELS_BY_DATABASE
+from shared.rules.admins import create_global_admin
 from shared.schema import init_databases
 from tests import pgsql
 
@@ -44,6 +45,7 @@ SERVICE_FACTORIES = {
     "user": create_user,
     "alias": create_alias,
     "throttle": create_throttle,
+    "admin": create_admin_service,
 }
 
 

@@ -18,7 +18,7 @@ import urllib3
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
-PROCESSES = ("gateway", "domain", "user", "alias", "throttle")
+PROCESSES = ("gateway", "domain", "user", "alias", "throttle", "admin")
 
 
 def free_port() -> int:

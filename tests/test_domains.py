@@ -303,7 +303,7 @@ def test_domain_admin_with_create_max_domains(boss):
     Mailbox.update(settings="create_max_domains:2;").execute()
     db.release_connections()
     assert boss.post("/api/domain/new1.org").json == {"_success": True}
-    assert failure(boss.post("/api/domain/new2.org")) == "EXCEEDED_DOMAIN_ACCOUNT_LIMIT"
+    assert failure(boss.post("/api/domain/new2.org")) == "EXCEED_LIMIT_DOMAIN"
     assert boss.get("/api/domain/new1.org").json["_data"]["admins"] == ["boss@mine.org"]
     assert boss.delete("/api/domain/new1.org").json == {"_success": True}
     assert failure(boss.delete("/api/domain/theirs.org")) == "PERMISSION_DENIED"

@@ -142,6 +142,58 @@ def test_concurrent_creates_never_exceed_the_limit(processes):
     assert len(users) == 20
 
 
+def _reseller(client, **limits) -> Client:
+    """A normal standalone admin with these limits, logged in on a client of its own."""
+    fields = {"password": "R3seller-Passw0rd", **limits}
+    assert client.call("POST", "/api/admin/reseller@partner.net", fields) == {"_success": True}
+    reseller = Client(int(client.base.rsplit(":", 1)[1]))
+    answer = reseller.call(
+        "POST", "/api/login", {"username": "reseller@partner.net", "password": fields["password"]}
+    )
+    assert answer == {"_success": True}
+    return reseller
+
+
+def test_concurrent_domain_creates_never_pass_an_admins_limit(processes):
+    """maxDomains=2: of 12 creates at once, exactly two pass (the admin's row is locked)."""
+    _, _, _, ports = processes
+    client = Client(ports["gateway"])
+    client.login()
+    reseller = _reseller(client, maxDomains="2")
+    calls = [("POST", f"/api/domain/d{n}.org", {}) for n in range(12)]
+    outcomes = _concurrently(ports, reseller.cookie, calls)
+    assert outcomes.count("ok") == 2, outcomes
+    assert outcomes.count("EXCEED_LIMIT_DOMAIN") == 10, outcomes
+    assert len(client.call("GET", "/api/domains?name_only=yes")["_data"]) == 2
+
+
+def test_concurrent_domain_creates_never_pass_an_admins_quota(processes):
+    _, _, _, ports = processes
+    client = Client(ports["gateway"])
+    client.login()
+    reseller = _reseller(client, maxDomains="0", maxQuota="3", quotaUnit="GB")
+    calls = [("POST", f"/api/domain/q{n}.org", {"quota": "1024"}) for n in range(10)]
+    outcomes = _concurrently(ports, reseller.cookie, calls)
+    assert outcomes.count("ok") == 3, outcomes
+    assert outcomes.count("EXCEED_LIMIT_QUOTA") == 7, outcomes
+
+
+def test_an_api_key_through_the_processes(processes):
+    _, _, _, ports = processes
+    client = Client(ports["gateway"])
+    client.login()
+    key = client.call("POST", "/api/apikey/e2e", {"access": "rw"})["_data"]["key"]
+    http = urllib3.PoolManager(retries=False, timeout=10)
+    base = f"http://127.0.0.1:{ports['gateway']}"
+    answer = http.request(
+        "POST", base + "/api/domain/key.org", headers={"Authorization": f"Bearer {key}"}
+    ).json()
+    assert answer == {"_success": True}
+    listed = http.request("GET", base + "/api/domains?name_only=yes",
+                          headers={"X-API-Key": key}).json()  # fmt: skip
+    assert listed["_data"] == ["key.org"]
+
+
 def test_concurrent_creates_of_one_address(processes):
     _, _, _, ports = processes
     client = Client(ports["gateway"])

@@ -6,7 +6,7 @@ from shared import audit, paging
 from shared.db import stream_rows
 from shared.envelope import answer, stream_list
 from shared.params import Params, path_domain, path_keep_days
-from shared.rules import access
+from shared.rules import access, admins
 from shared.rules import domains as rules
 from shared.rules.domain_admins import update_domain_admins
 
@@ -67,7 +67,7 @@ class DomainResource:
         access.require_write(caller)
         if not caller.is_global:
             access.require_domain(caller, domain)
-            rules.require_domain_creator(caller)
+            admins.require_domain_creator(caller)
         kept = path_keep_days(days) if days is not None else None
         rules.delete_domain(domain, caller.admin, kept)
         audit.record(caller, "delete", f"Delete domain: {domain}", domain=domain)

@@ -66,7 +66,7 @@ class ApiKey(IredadminModel):
     id = UnsignedBigAutoField()
     key_hash = peewee.FixedCharField(64, unique=True)
     name = varchar()
-    owner = varchar(index=True)
+    owner = varchar()
     domains = text()  # NULL: every domain the owner manages; else comma-separated
     read_only = flag(0)
     allowed_networks = text()
@@ -77,6 +77,7 @@ class ApiKey(IredadminModel):
 
     class Meta:
         table_name = "api_keys"
+        indexes = ((("owner", "name"), True),)  # a name is unique per owner
 
 
 class LoginFailure(IredadminModel):

@@ -14,7 +14,6 @@ from shared.errors import ApiError
 from shared.identity import Identity
 from shared.models.base import require_fit
 from shared.models.vmail import (
-    Admin,
     Alias,
     AliasDomain,
     DeletedMailbox,
@@ -33,7 +32,7 @@ from shared.models.vmail import (
 )
 from shared.paging import filter_list
 from shared.params import Params, list_change
-from shared.rules import cascade
+from shared.rules import admins, cascade
 from shared.rules.addresses import (
     forwarding_sources_to,
     require_existing_local,
@@ -42,7 +41,6 @@ from shared.rules.addresses import (
 from shared.timeutil import utcnow, utctoday
 from shared.validation import domain_of, is_mailbox_address
 
-LANGUAGE = re.compile(r"^[a-z]{2}(?:_[A-Z]{2})?$")
 TRANSPORT = re.compile(r"^[A-Za-z0-9._:\[\]@/-]+$")
 RELAYHOST = re.compile(r"^(?:smtp|relay|lmtp):(?:\[[A-Za-z0-9.:-]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$")
 HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
@@ -70,16 +68,10 @@ PAGE_PARAMS = {
     "disabled_user_preferences": ("disableUserPreference", "enableUserPreference"),
 }
 INT_LIMIT = 2**31 - 1
+ALLOCATIONS = ("maxquota", "mailboxes", "aliases", "maillists")  # what an admin's limits cap
 
 
 # -- parameters ----------------------------------------------------------------------------
-def language_param(params: Params, name: str = "language") -> str | None:
-    value = params.get_str(name)
-    if value and not LANGUAGE.match(value):
-        raise ApiError("INVALID_LANGUAGE", value[:20])
-    return value
-
-
 def transport_param(params: Params, domain: str, column, name: str = "transport") -> str | None:
     """A Postfix transport (`service:nexthop`) for accounts of `domain`, stored in `column`.
 
@@ -227,7 +219,9 @@ def domain_profile(domain: str) -> dict:
 def domains_query(caller: Identity, params: Params):
     """The domains the caller manages, filtered as the parameters say, ordered by name."""
     query = Domain.select().order_by(Domain.domain)
-    if not caller.is_global:
+    if caller.scoped:
+        query = query.where(Domain.domain.in_(sorted(caller.domains)))
+    elif not caller.is_global:
         managed = DomainAdmin.select(DomainAdmin.domain).where(
             (DomainAdmin.username == caller.admin) & (DomainAdmin.active == 1)
         )
@@ -239,37 +233,11 @@ DOMAIN_SEARCH_FIELDS = (Domain.domain, Domain.description)
 
 
 # -- creating ------------------------------------------------------------------------------
-def require_domain_creator(caller: Identity) -> int:
-    """A domain admin may create and delete domains only with a `create_max_domains` setting."""
-    settings = (
-        Admin.select(Admin.settings).where(Admin.username == caller.admin).scalar()
-        or Mailbox.select(Mailbox.settings).where(Mailbox.username == caller.admin).scalar()
-    )
-    limit = settings_text.as_object(settings).get("create_max_domains", 0)
-    if not isinstance(limit, int) or limit <= 0:
-        raise ApiError("PERMISSION_DENIED", "creating and deleting domains is for global admins")
-    return limit
-
-
-def _creator_may_add_domain(caller: Identity) -> None:
-    """A domain admin creates a domain only while under its `create_max_domains` setting."""
-    if caller.is_global:
-        return
-    limit = require_domain_creator(caller)
-    managed = (
-        DomainAdmin.select()
-        .where((DomainAdmin.username == caller.admin) & (DomainAdmin.domain != "ALL"))
-        .count()
-    )
-    if managed >= limit:
-        raise ApiError("EXCEEDED_DOMAIN_ACCOUNT_LIMIT", f"create_max_domains is {limit}")
-
-
 def create_domain(caller: Identity, domain: str, params: Params, config) -> None:
     """Insert the domain row (and its BCC rows) in one transaction; ALREADY_EXISTS on a clash."""
     name = params.get_str("name", "", column=Domain.description)
     quota = params.get_int("quota", 0, minimum=0)
-    language = language_param(params)
+    language = params.get_language()
     transport = transport_param(params, domain, Domain.transport) or config.default_transport
     default_quota = params.get_int("defaultQuota", 0, minimum=0)
     max_user_quota = params.get_int("maxUserQuota", 0, minimum=0)
@@ -292,7 +260,12 @@ def create_domain(caller: Identity, domain: str, params: Params, config) -> None
     cascade.before_taking(domain)
     now = utcnow()
     with vmail_db.atomic():
-        _creator_may_add_domain(caller)
+        if not caller.is_global:
+            settings_of_admin = admins.require_domain_creator(caller)
+            admins.check_domain_count(caller, settings_of_admin)
+            admins.check_creator_limits(
+                caller, settings_of_admin, {"maxquota": quota, **limits}, domain
+            )
         if lock_for_update(AliasDomain.select().where(AliasDomain.alias_domain == domain)).exists():
             raise ApiError("ALREADY_EXISTS", domain)
         try:
@@ -342,6 +315,9 @@ def update_domain(caller: Identity, domain: str, params: Params, config) -> None
         row = lock_for_update(Domain.select().where(Domain.domain == domain)).first()
         if row is None:
             raise ApiError("NO_SUCH_DOMAIN", domain)
+        allocated = {column: columns[column] for column in ALLOCATIONS if column in columns}
+        if allocated and not caller.is_global:
+            admins.check_creator_limits(caller, admins.creator_settings(caller), allocated, domain)
         current = settings_text.parse(row.settings)
         settings.update(service_changes(params, current))
         settings.update(page_changes(params, current))
@@ -391,7 +367,7 @@ def _column_changes(domain: str, params: Params) -> tuple[dict, dict]:
         if param in params:
             settings[key] = params.get_int(param, minimum=0, maximum=INT_LIMIT) or None
     if "language" in params:
-        settings["default_language"] = language_param(params) or None
+        settings["default_language"] = params.get_language() or None
     return columns, settings
 
 
@@ -452,7 +428,7 @@ def _apply_alias_domains(caller: Identity, domain: str, replace, add, remove, no
     }
     wanted = list_change(current, replace, add, remove)
     if wanted - current and not caller.is_global:
-        require_domain_creator(caller)
+        admins.require_domain_creator(caller)
     for name in sorted(wanted - current):
         if domain_taken(name):
             raise ApiError("ALREADY_EXISTS", name)

@@ -36,7 +36,6 @@ from shared.rules.addresses import (
     restore_self_rows,
 )
 from shared.rules.domains import (
-    language_param,
     record_deleted_mailboxes,
     relayhost_param,
     transport_param,
@@ -131,7 +130,7 @@ def self_row(address: str) -> dict:
 def create_user(caller: Identity, address: str, params: Params, config) -> None:
     domain_name = domain_of(address)
     name = params.get_str("name", "", column=Mailbox.name)
-    language = language_param(params) or ""
+    language = params.get_language() or ""
     requested_quota = params.get_int("quota", None, minimum=0)
     storage = storage_columns(config)
     location = mailbox_location(params, address, storage)
@@ -385,7 +384,7 @@ def _identity_columns(params: Params, address: str) -> dict:
     if "accountStatus" in params:
         columns["active"] = params.get_status()
     if "language" in params:
-        columns["language"] = language_param(params) or ""
+        columns["language"] = params.get_language() or ""
     if "transport" in params:
         columns["transport"] = transport_param(params, domain_of(address), Mailbox.transport) or ""
     return columns
@@ -467,7 +466,7 @@ def update_domain_users(domain_name: str, params: Params, config) -> None:
     if "accountStatus" in params:
         columns["active"] = params.get_status()
     if "language" in params:
-        columns["language"] = language_param(params) or ""
+        columns["language"] = params.get_language() or ""
     if "transport" in params:
         columns["transport"] = transport_param(params, domain_name, Mailbox.transport) or ""
     unknown = params.names() - {"accountStatus", "language", "transport", "password",

@@ -1,0 +1,1 @@
+"""The admin service: standalone admins and API keys."""
