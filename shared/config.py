@@ -6,7 +6,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 
-SERVICES = ("domain", "user", "alias", "throttle", "admin")
+SERVICES = ("domain", "user", "alias", "throttle", "admin", "ldif")
 
 DEFAULT_BINDS = {
     "gateway": "127.0.0.1:8080",
@@ -15,6 +15,7 @@ DEFAULT_BINDS = {
     "alias": "127.0.0.1:8083",
     "throttle": "127.0.0.1:8084",
     "admin": "127.0.0.1:8085",
+    "ldif": "127.0.0.1:8086",
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -83,6 +84,10 @@ class Config:
     password_has_number: bool = True
     password_has_special_char: bool = True
     storage_base_directory: str = "/var/vmail/vmail1"
+    # LDIF export (CONTRACT §4.10): where iRedMail's OpenLDAP tree puts domains and admins.
+    ldap_basedn: str = "o=domains,dc=example,dc=com"
+    ldap_domainadmin_dn: str = "o=domainAdmins,dc=example,dc=com"
+    ldif_amavis_account: bool = True
     # Which Dovecot writes `used_quota`: on PostgreSQL, init-db creates that version's trigger.
     dovecot_version: str = "2.3"
 

@@ -70,6 +70,14 @@ CATALOGUE: dict[str, tuple[Route, ...]] = {
         _route("/apikeys", "GET", "apikeys"),
         _route("/apikey/{name}", "POST DELETE", "apikey"),
     ),
+    "ldif": (
+        _route("/ldif/domain/{domain}", "GET", "ldif_domain"),
+        _route("/ldif/catchall/{domain}", "GET", "ldif_catchall"),
+        _route("/ldif/admin/{mail}", "GET", "ldif_admin"),
+        _route("/ldif/user/{mail}", "GET", "ldif_user"),
+        _route("/ldif/alias/{mail}", "GET", "ldif_alias"),
+        _route("/ldif/maillist/{mail}", "GET", "ldif_alias"),
+    ),
     "throttle": (
         # The literal `global` wins over the placeholder (Falcon prefers literal segments).
         _route(f"/throttle/global/{DIRECTION}", "GET POST DELETE", "throttle_global"),

@@ -19,6 +19,7 @@ from gateway.upstream import InProcessTransport
 from services.admin.app import create_app as create_admin_service
 from services.alias.app import create_app as create_alias
 from services.domain.app import create_app as create_domain
+from services.ldif.app import create_app as create_ldif
 from services.throttle.app import create_app as create_throttle
 from services.user.app import create_app as create_user
 from shared import db
@@ -46,6 +47,7 @@ SERVICE_FACTORIES = {
     "alias": create_alias,
     "throttle": create_throttle,
     "admin": create_admin_service,
+    "ldif": create_ldif,
 }
 
 
@@ -271,3 +273,4 @@ from tests.dovecot import dovecot, dovecot_server  # noqa: E402,F401
 from tests.iredapd import iredapd, iredapd_server  # noqa: E402,F401
 from tests.postfix import postfix  # noqa: E402,F401  (the fixture, for every test module)
 from tests.processes import environment, processes  # noqa: E402,F401
+from tests.slapd import slapd  # noqa: E402,F401

@@ -11,6 +11,7 @@ query it cannot run) raises DovecotError instead of reading as "wrong password" 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -22,7 +23,12 @@ from playhouse import db_url
 from tests.upstream import TEST_DB, fill_placeholders, samples_for, server_backend, server_scope
 
 # Dovecot's SQL driver and its Debian package, per backend.
-DRIVERS = {"mysql": "dovecot-mysql", "pgsql": "dovecot-pgsql"}
+DRIVERS = {"mysql": "dovecot-mysql", "pgsql": "dovecot-pgsql", "ldap": "dovecot-ldap"}
+MODULES = {
+    "mysql": "libdriver_mysql.so",
+    "pgsql": "libdriver_pgsql.so",
+    "ldap": "auth/libauthdb_ldap.so",
+}
 AUTH_FAILED, USER_UNKNOWN = 77, 67  # doveadm's exit codes for a refused login and no such user
 VMAIL_UID = 2000  # iRedMail's vmail user owns every mailbox (dovecot.conf: mail_uid)
 
@@ -70,8 +76,6 @@ class Dovecot:
 def start_dovecot(vmail_url: str, samples: Path, login: tuple[str, str]) -> tuple[Dovecot, Path]:
     params = db_url.parse(vmail_url)
     driver = server_backend(vmail_url)
-    folder = Path(tempfile.mkdtemp(prefix="mailapi-dovecot-"))
-    folder.chmod(0o755)  # Dovecot's unprivileged processes reach the base dir
     sql_conf = fill_placeholders(
         (samples / "dovecot" / "dovecot-sql.conf").read_text(),
         {
@@ -83,13 +87,34 @@ def start_dovecot(vmail_url: str, samples: Path, login: tuple[str, str]) -> tupl
             "PH_VMAIL_DB_BIND_PASSWD": login[1],
         },
     )
-    (folder / "sql.conf").write_text(sql_conf)
+    return _start("sql", sql_conf)
+
+
+def start_ldap_dovecot(samples: Path, slapd) -> tuple[Dovecot, Path]:
+    """Dovecot with iRedMail's LDAP passdb/userdb (`dovecot-ldap.conf`: auth_bind, so slapd
+    checks the password) asking `slapd` (tests/slapd.py) on its unix socket."""
+    from tests.slapd import BASE_DN, ROOT_DN, ROOT_PW
+
+    text = (samples / "dovecot" / "dovecot-ldap.conf").read_text()
+    text = re.sub(r"(?m)^hosts\s*=.*$", f"uris = {slapd.url}", text)
+    ldap_conf = fill_placeholders(
+        text,
+        {"PH_LDAP_BIND_VERSION": "3", "PH_LDAP_BINDDN": ROOT_DN, "PH_LDAP_BINDPW": ROOT_PW,
+         "PH_LDAP_BASEDN": BASE_DN},
+    )  # fmt: skip
+    return _start("ldap", ldap_conf)
+
+
+def _start(driver: str, args_text: str) -> tuple[Dovecot, Path]:
+    folder = Path(tempfile.mkdtemp(prefix="mailapi-dovecot-"))
+    folder.chmod(0o755)  # Dovecot's unprivileged processes reach the base dir
+    (folder / f"{driver}.conf").write_text(args_text)
     (folder / "dovecot.conf").write_text(
         f"base_dir = {folder}/run\nstate_dir = {folder}/state\nlog_path = {folder}/dovecot.log\n"
         "protocols = none\nssl = no\nauth_mechanisms = plain\nfirst_valid_uid = 1\n"
         f"mail_uid = {VMAIL_UID}\nmail_gid = {VMAIL_UID}\n"
-        f"passdb {{\n  driver = sql\n  args = {folder}/sql.conf\n}}\n"
-        f"userdb {{\n  driver = sql\n  args = {folder}/sql.conf\n}}\n"
+        f"passdb {{\n  driver = {driver}\n  args = {folder}/{driver}.conf\n}}\n"
+        f"userdb {{\n  driver = {driver}\n  args = {folder}/{driver}.conf\n}}\n"
     )
     subprocess.run(["dovecot", "-c", str(folder / "dovecot.conf")], check=True)
     return Dovecot(folder), folder
@@ -101,7 +126,7 @@ def stop_dovecot(server: Dovecot, folder: Path) -> None:
 
 
 def dovecot_samples(driver: str = "mysql") -> Path:
-    module = Path(f"/usr/lib/dovecot/modules/libdriver_{driver}.so")
+    module = Path("/usr/lib/dovecot/modules") / MODULES[driver]
     installed = shutil.which("dovecot") and module.exists()
     return samples_for(bool(installed), f"dovecot-core and {DRIVERS[driver]}", "REQUIRE_DOVECOT")
 

@@ -18,7 +18,7 @@ import urllib3
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
-PROCESSES = ("gateway", "domain", "user", "alias", "throttle", "admin")
+PROCESSES = ("gateway", "domain", "user", "alias", "throttle", "admin", "ldif")
 
 
 def free_port() -> int:

@@ -25,7 +25,7 @@ def map_type(request):
 def unreachable_postfix(tmp_path, map_type):
     folder = tmp_path / "postfix"
     folder.mkdir()
-    return Postfix(folder, UNREACHABLE[map_type], postfix_samples(map_type), LOGIN)
+    return Postfix.sql(folder, UNREACHABLE[map_type], postfix_samples(map_type), LOGIN)
 
 
 def test_postfix_lookup_raises_when_the_database_cannot_be_reached(unreachable_postfix, map_type):
