@@ -98,6 +98,49 @@ def cmd_api_key(args, config) -> int:
     return 0
 
 
+def cmd_export_ldif(args, config) -> int:
+    """A whole server's (or --domain's) accounts as LDIF, streamed a batch at a time."""
+    from shared.models.vmail import Domain, Mailbox
+    from shared.rules import ldif
+
+    db.bind_databases(config)
+    tree = ldif.Tree(args.basedn or config.ldap_basedn,
+                     args.domainadmin_dn or config.ldap_domainadmin_dn)  # fmt: skip
+    export = ldif.Entries(tree, args.with_passwords, config.ldif_amavis_account)
+    domains = [d.strip().lower() for d in args.domain.split(",")] if args.domain else None
+    out = open(args.output, "w") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        if domains is not None:
+            known = {d for (d,) in Domain.select(Domain.domain).where(
+                Domain.domain.in_(domains)).tuples()}  # fmt: skip
+            if set(domains) - known:
+                print(f"refused: NO_SUCH_DOMAIN ({', '.join(sorted(set(domains) - known))})",
+                      file=sys.stderr)  # fmt: skip
+                return 1
+        counted = Mailbox.select()
+        if domains is not None:
+            counted = counted.where(Mailbox.domain.in_(domains))
+        progress = _progress(counted.count(), "mailboxes")
+        for batch in ldif.server_batches(export, domains, after=args.after or ""):
+            out.write(ldif.ldif_text(batch))
+            progress.update(sum(1 for dn, _ in batch if ",ou=Users," in dn and "=@" not in dn))
+        progress.close()
+    finally:
+        if out is not sys.stdout:
+            out.close()
+        db.release_connections()
+    for warning in export.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _progress(total: int, unit: str):
+    """A progress bar on stderr when it is a terminal (tqdm), silent otherwise."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=f" {unit}", disable=not sys.stderr.isatty(), file=sys.stderr)
+
+
 def cmd_serve(args, config) -> int:
     from shared.deploy import serve
 
@@ -153,6 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("--owner", required=True)
     for parser_ in (create, listing, revoke):
         parser_.set_defaults(run=cmd_api_key)
+    export = command("export-ldif", help="the accounts as iRedMail's OpenLDAP entries (LDIF)")
+    export.add_argument("--domain", help="only these domains (comma-separated)")
+    export.add_argument("--output", "-o", help="write to this file (default: stdout)")
+    export.add_argument("--with-passwords", action="store_true", help="include userPassword")
+    export.add_argument("--after", help="resume: start after this domain (the output's order)")
+    export.add_argument("--basedn", help="default LDAP_BASEDN")
+    export.add_argument("--domainadmin-dn", help="default LDAP_DOMAINADMIN_DN")
+    export.set_defaults(run=cmd_export_ldif)
     serve = command("serve", help="run one Procfile process (systemd, supervisord)")
     serve.add_argument("name", help="the Procfile line: gateway, domain, user, …")
     serve.add_argument("--procfile", default="Procfile")

@@ -109,11 +109,16 @@ def start(command: str, env, log: Path | None = None) -> subprocess.Popen:
     )
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
+def stop(*processes: subprocess.Popen) -> None:
+    """SIGTERM to every one at once (their gunicorn masters stop in parallel), SIGKILL to
+    what is still there after 15 s."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
         os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for process in running:
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
@@ -130,5 +135,4 @@ def processes(environment):
             wait_for_port(port)
         yield running, lines, env, ports
     finally:
-        for process in running.values():
-            stop(process)
+        stop(*running.values())

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from shared import db
+from shared.cli import main as mailapi
+from shared.models.vmail import Maillist, MaillistOwner, Moderator
 from shared.passwords import hash_password
+from shared.timeutil import utcnow
 from tests.conftest import ADMIN, login
 from tests.dovecot import dovecot_samples, start_ldap_dovecot, stop_dovecot
 from tests.helpers import add_domain_admin, failure
@@ -57,7 +61,22 @@ def server(make_api, global_admin):
                                                     "maxDomains": "3", "maxUsers": "10",
                                                     "disableViewingMailLog": "yes"}))  # fmt: skip
     add_domain_admin("reseller@partner.net", "example.org")
+    add_mlmmj_list("news@example.org", owner="jane@example.org", moderator="ssha@example.org")
     return api
+
+
+def add_mlmmj_list(address: str, owner: str, moderator: str) -> None:
+    """An mlmmj list's rows as iRedAdmin writes them (the API for them comes with issue 15)."""
+    now = utcnow()
+    local, domain = address.split("@")
+    Maillist.insert(address=address, domain=domain, transport=f"mlmmj:{domain}/{local}",
+                    accesspolicy="public", maxmsgsize=1048576, name="News", description="",
+                    mlid="0c2d6bd4-41c6-4d0b-8b51-0c6b0c1a1b2c", created=now, modified=now,
+                    active=1).execute()  # fmt: skip
+    MaillistOwner.insert(address=address, owner=owner, domain=domain, dest_domain=domain).execute()
+    Moderator.insert(address=address, moderator=moderator, domain=domain,
+                     dest_domain=domain).execute()  # fmt: skip
+    db.release_connections()
 
 
 def export(api, path: str, **params) -> str:
@@ -101,6 +120,41 @@ def test_each_password_scheme_binds_in_slapd(server, slapd):
         assert not slapd.bind(dn, "wrong-password"), scheme
     admin_dn = f"mail=reseller@partner.net,{ADMINS_DN}"
     assert slapd.bind(admin_dn, PASSWORD)
+
+
+# The PHP client (Bezlaj/PHPiRedAdminProAPI): get_ldif_domain, get_ldif_catchall, get_ldif_admin,
+# get_ldif_user, get_ldif_maillist, get_ldif_alias each GET "$API_HOST/ldif/<type>/<x>" with the
+# cookie file and json_decode the answer.
+IN_DOMAIN = f"domainName=example.org,{BASE_DN}"
+
+
+@pytest.mark.parametrize(
+    "path, first_dn",
+    [
+        ("domain/example.org", IN_DOMAIN),
+        ("catchall/example.org", f"mail=@example.org,ou=Users,{IN_DOMAIN}"),
+        (f"admin/{ADMIN}", f"mail={ADMIN},{ADMINS_DN}"),
+        ("user/jane@example.org", f"mail=jane@example.org,ou=Users,{IN_DOMAIN}"),
+        ("maillist/news@example.org", f"mail=news@example.org,ou=Groups,{IN_DOMAIN}"),
+        ("alias/team@example.org", f"mail=team@example.org,ou=Aliases,{IN_DOMAIN}"),
+    ],
+)
+def test_php_get_ldif(server, path, first_dn):
+    answer = server.get(f"/api/ldif/{path}")
+    assert answer.content_type == "application/json"
+    text = answer.json["_data"]
+    assert text.replace("\n ", "").startswith(f"dn: {first_dn}\n") and text.endswith("\n\n")
+
+
+def test_the_mlmmj_list_entry(server):
+    entry = ok(server.get("/api/ldif/maillist/news@example.org?format=json"))["_data"][0]["ldif"]
+    assert entry["objectClass"] == ["mailList"]
+    assert entry["enabledService"] == ["mail", "deliver", "mlmmj"]
+    assert entry["mtaTransport"] == ["mlmmj:example.org/news"]
+    assert entry["listOwner"] == ["jane@example.org"]
+    assert entry["listModerator"] == ["ssha@example.org"]
+    assert entry["listAllowedUser"] == ["jane@example.org", "ssha@example.org"]
+    assert entry["shadowAddress"] == ["news@example.net"]
 
 
 def test_the_entries(server):
@@ -288,3 +342,29 @@ def test_dovecot_ldap_also_takes_the_alias_addresses(dovecots):
         assert not sql.auth(alias, PASSWORD)
         assert ldap.auth(alias, PASSWORD)
         assert ldap.user(alias)["home"] == sql.user("jane@example.org")["home"]
+
+
+def test_the_export_command(server, slapd, config, monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr("shared.config.Config.from_env", classmethod(lambda cls: config))
+    out = tmp_path / "server.ldif"
+    assert mailapi(["export-ldif", "--with-passwords", "-o", str(out)]) == 0
+    text = out.read_text()
+    unfolded = text.replace("\n ", "")
+    dns = [line[4:] for line in unfolded.splitlines() if line.startswith("dn: ")]
+    assert dns[0] == f"domainName=example.org,{BASE_DN}"  # domains by name, accounts after
+    assert dns.index(f"domainName=off.org,{BASE_DN}") > dns.index(
+        f"mail=team@example.org,ou=Aliases,domainName=example.org,{BASE_DN}"
+    )
+    assert dns[-1] == f"mail=reseller@partner.net,{ADMINS_DN}"
+    assert "userPassword:: " in text
+    slapd.slapadd(text)
+    slapd.slapschema()
+    assert mailapi(["export-ldif", "--domain", "off.org"]) == 0
+    only = capsys.readouterr().out
+    assert "domainName=off.org" in only and "example.org" not in only
+    assert "userPassword" not in only
+    assert mailapi(["export-ldif", "--after", "example.org"]) == 0
+    resumed = capsys.readouterr().out
+    assert resumed.startswith(f"dn: domainName=off.org,{BASE_DN}")
+    assert mailapi(["export-ldif", "--domain", "nowhere.org"]) == 1
+    assert "NO_SUCH_DOMAIN" in capsys.readouterr().err

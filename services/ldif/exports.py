@@ -4,8 +4,6 @@ A domain with `with_accounts=yes` streams every account of it, a batch at a time
 
 from __future__ import annotations
 
-import contextlib
-
 import orjson
 
 from shared.envelope import CONTENT_TYPE, answer
@@ -81,10 +79,10 @@ def _stream(export: rules.Entries, domain: str, head: list, shape: str):
         return prefix + body
 
     yield chunk(head)
-    with contextlib.suppress(ApiError):  # a domain without a catch-all
-        yield chunk([rules.catchall_entry(export, domain)])
-    for builder, batch in rules.account_batches(domain):
-        yield chunk(builder(export, batch))
+    batches = rules.domain_batches(export, domain)
+    next(batches)  # the domain's own entries: read before the answer began (NO_SUCH_DOMAIN)
+    for batch in batches:
+        yield chunk(batch)
     yield closing
     if export.warnings:
         yield b',"_warnings":' + orjson.dumps(export.warnings)

@@ -559,3 +559,27 @@ def account_batches(domain: str, size: int = 1000):
                 break
             yield builder, batch
             after = batch[-1]
+
+
+def domain_batches(export: Entries, domain: str):
+    """Every entry of one domain, parents first: the domain and its OUs, the catch-all, then
+    its mailboxes, aliases and mlmmj lists, a batch at a time."""
+    yield domain_entries(export, domain)
+    if Forwarding.select().where(Forwarding.address == domain).exists():
+        yield [catchall_entry(export, domain)]
+    for builder, batch in account_batches(domain):
+        yield builder(export, batch)
+
+
+def server_batches(export: Entries, domains: list[str] | None = None, after: str = ""):
+    """A whole server in a fixed order, so an interrupted export is resumed with `after` (the
+    last domain it finished): the domains by name, each with its accounts, then the
+    standalone admins (only with the whole server)."""
+    query = Domain.select(Domain.domain).where(Domain.domain > after).order_by(Domain.domain)
+    if domains is not None:
+        query = query.where(Domain.domain.in_(domains))
+    for (domain,) in query.tuples():
+        yield from domain_batches(export, domain)
+    if domains is None:
+        admins = Admin.select(Admin.username).order_by(Admin.username).tuples()
+        yield [admin_entry(export, username) for (username,) in admins]
