@@ -7,7 +7,7 @@ import pytest
 
 from shared import db
 from shared.cli import main as mailapi
-from shared.models.vmail import Maillist, MaillistOwner, Moderator
+from shared.models.vmail import DomainAdmin, Forwarding, Maillist, MaillistOwner, Moderator
 from shared.passwords import hash_password
 from shared.timeutil import utcnow
 from tests.conftest import ADMIN, login
@@ -368,3 +368,15 @@ def test_the_export_command(server, slapd, config, monkeypatch, tmp_path, capsys
     assert resumed.startswith(f"dn: domainName=off.org,{BASE_DN}")
     assert mailapi(["export-ldif", "--domain", "nowhere.org"]) == 1
     assert "NO_SUCH_DOMAIN" in capsys.readouterr().err
+
+
+def test_inactive_rows_are_left_out_as_postfix_sql_ignores_them(server):
+    Forwarding.update(active=0).where(
+        (Forwarding.address == "team@example.org") & (Forwarding.forwarding == "x@elsewhere.com")
+    ).execute()
+    DomainAdmin.update(active=0).where(DomainAdmin.username == "reseller@partner.net").execute()
+    db.release_connections()
+    team = ok(server.get("/api/ldif/alias/team@example.org?format=json"))["_data"][0]["ldif"]
+    assert team["mailForwardingAddress"] == ["jane@example.org"]
+    domain = ok(server.get("/api/ldif/domain/example.org?format=json"))["_data"][0]["ldif"]
+    assert "domainAdmin" not in domain

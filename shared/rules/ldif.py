@@ -253,7 +253,10 @@ def _relayhosts(accounts: list[str]) -> dict[str, str]:
 def _shadow_addresses(addresses: list[str], alias_domains: dict[str, list[str]]) -> dict:
     """address → its other addresses: per-user aliases (`is_alias` rows) and the address in each
     active alias domain of its domain (LDAP resolves both through `shadowAddress`)."""
-    extra = _values(Forwarding.forwarding, Forwarding.address, addresses, Forwarding.is_alias == 1)
+    extra = _values(
+        Forwarding.forwarding, Forwarding.address, addresses,
+        Forwarding.is_alias == 1, Forwarding.active == 1,
+    )  # fmt: skip
     shadows = {}
     for address in addresses:
         local, domain = address.rsplit("@", 1)
@@ -287,7 +290,8 @@ def domain_entries(export: Entries, domain: str) -> list[tuple[str, dict]]:
         .scalar()
     )
     admins = [r.username for r in DomainAdmin.select(DomainAdmin.username).where(
-        DomainAdmin.domain == domain).order_by(DomainAdmin.username)]  # fmt: skip
+        (DomainAdmin.domain == domain) & (DomainAdmin.active == 1)
+    ).order_by(DomainAdmin.username)]  # fmt: skip
     settings = settings_text.as_object(row["settings"])
     services = ["mail"]
     if aliases:
@@ -333,14 +337,15 @@ def catchall_entry(export: Entries, domain: str) -> tuple[str, dict]:
     if not rows:
         raise ApiError("NO_SUCH_ACCOUNT", f"{domain} has no catch-all")
     address = "@" + domain
+    active = [row for row in rows if row["active"]]  # a disabled catch-all keeps its targets
     aliases = _alias_domains([domain]).get(domain, [])
     return export.entry(export.tree.account(address, "Users"), {
         "objectClass": ["inetOrgPerson", "mailUser"],
         "mail": address, "cn": "catch-all", "sn": "catch-all", "uid": "catch-all",
-        "accountStatus": "active" if any(r["active"] for r in rows) else "disabled",
+        "accountStatus": "active" if active else "disabled",
         # No enabledService: with `mail` + `deliver` iRedMail's virtual_group_members_maps would
         # answer `@domain` for itself before catchall_maps is asked (tests/test_ldif.py).
-        "mailForwardingAddress": [r["forwarding"] for r in rows],
+        "mailForwardingAddress": [r["forwarding"] for r in active or rows],
         "shadowAddress": ["@" + alias for alias in aliases],
         "domainStatus": None if _domain_states([domain]).get(domain, 1) else "disabled",
     })  # fmt: skip
@@ -355,9 +360,10 @@ def user_entries(export: Entries, usernames: list[str]) -> list[tuple[str, dict]
     alias_domains = _alias_domains(domains)
     found = list(rows)
     shadows = _shadow_addresses(found, alias_domains)
-    forwardings = _values(
-        Forwarding.address, Forwarding.forwarding, found, Forwarding.is_forwarding == 1
-    )
+    forwardings = _values(  # what Postfix's SQL maps read: active rows only
+        Forwarding.address, Forwarding.forwarding, found,
+        Forwarding.is_forwarding == 1, Forwarding.active == 1,
+    )  # fmt: skip
     sender_bcc = _values(
         SenderBccUser.username, SenderBccUser.bcc_address, found, SenderBccUser.active == 1
     )
@@ -451,7 +457,7 @@ def alias_entries(export: Entries, addresses: list[str]) -> list[tuple[str, dict
     domains = sorted({row["domain"] for row in rows.values()})
     states = _domain_states(domains)
     shadows = _shadow_addresses(found, _alias_domains(domains))
-    members = _values(Forwarding.address, Forwarding.forwarding, found)
+    members = _values(Forwarding.address, Forwarding.forwarding, found, Forwarding.active == 1)
     moderators = _values(Moderator.address, Moderator.moderator, found)
     entries = []
     for address in addresses:
