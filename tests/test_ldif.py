@@ -3,12 +3,16 @@ iRedMail's schema (slapadd, slapschema, ldapadd) and its passwords verified by s
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from ldif import LDIFParser
 
 from shared import db
 from shared.cli import main as mailapi
 from shared.models.vmail import DomainAdmin, Forwarding, Maillist, MaillistOwner, Moderator
 from shared.passwords import hash_password
+from shared.rules.ldif import escape_rdn_value, ldif_text
 from shared.timeutil import utcnow
 from tests.conftest import ADMIN, login
 from tests.dovecot import dovecot_samples, start_ldap_dovecot, stop_dovecot
@@ -380,3 +384,31 @@ def test_inactive_rows_are_left_out_as_postfix_sql_ignores_them(server):
     assert team["mailForwardingAddress"] == ["jane@example.org"]
     domain = ok(server.get("/api/ldif/domain/example.org?format=json"))["_data"][0]["ldif"]
     assert "domainAdmin" not in domain
+
+
+@pytest.mark.parametrize(
+    "value, escaped",
+    [
+        ("plain@example.org", "plain@example.org"),
+        ('a,b+c"d\\e<f>g;h=i', 'a\\,b\\+c\\"d\\\\e\\<f\\>g\\;h\\=i'),
+        ("#start", "\\#start"),
+        (" lead", "\\ lead"),
+        ("trail ", "trail\\ "),
+    ],
+)
+def test_rdn_values_are_escaped_per_rfc_4514(value, escaped):
+    assert escape_rdn_value(value) == escaped
+
+
+def test_values_round_trip_through_the_ldif_parser():
+    """A value ending in a space goes base64 (the package would write it plain, and readers
+    strip it); UTF-8 and a leading colon too; long lines fold at 76 columns."""
+    entry = ("cn=x,dc=example,dc=com",
+             {"cn": ["trailing ", "Jäne", ":colon", "x" * 200], "sn": ["plain"]})  # fmt: skip
+    text = ldif_text([entry])
+    assert all(len(line.encode()) <= 76 for line in text.splitlines())
+    assert "sn: plain\n" in text
+    ((dn, parsed),) = list(LDIFParser(io.BytesIO(text.encode())).parse())
+    assert dn == entry[0]
+    values = [v.decode() if isinstance(v, bytes) else v for v in parsed["cn"]]
+    assert values == entry[1]["cn"]
