@@ -167,15 +167,28 @@ def test_concurrent_domain_creates_never_pass_an_admins_limit(processes):
     assert len(client.call("GET", "/api/domains?name_only=yes")["_data"]) == 2
 
 
-def test_concurrent_domain_creates_never_pass_an_admins_quota(processes):
+@pytest.mark.parametrize(
+    "limit, column, code",
+    [
+        ("maxQuota", "quota", "EXCEED_LIMIT_QUOTA"),
+        ("maxUsers", "numberOfUsers", "EXCEED_LIMIT_USERS"),
+        ("maxAliases", "numberOfAliases", "EXCEED_LIMIT_ALIASES"),
+        ("maxLists", "numberOfLists", "EXCEED_LIMIT_LISTS"),
+    ],
+)
+def test_concurrent_domain_creates_never_pass_an_admins_sums(processes, limit, column, code):
+    """A limit of 3 GB (or 3,072 users, aliases, lists) and ten creates of 1,024 at once."""
     _, _, _, ports = processes
     client = Client(ports["gateway"])
     client.login()
-    reseller = _reseller(client, maxDomains="0", maxQuota="3", quotaUnit="GB")
-    calls = [("POST", f"/api/domain/q{n}.org", {"quota": "1024"}) for n in range(10)]
+    limits = {"maxDomains": "0", limit: "3072"}
+    if limit == "maxQuota":
+        limits.update({limit: "3", "quotaUnit": "GB"})
+    reseller = _reseller(client, **limits)
+    calls = [("POST", f"/api/domain/q{n}.org", {column: "1024"}) for n in range(10)]
     outcomes = _concurrently(ports, reseller.cookie, calls)
     assert outcomes.count("ok") == 3, outcomes
-    assert outcomes.count("EXCEED_LIMIT_QUOTA") == 7, outcomes
+    assert outcomes.count(code) == 7, outcomes
 
 
 def test_an_api_key_through_the_processes(processes):
