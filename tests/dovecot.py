@@ -3,14 +3,15 @@ passdb/userdb (`upstream/iredmail/samples/dovecot/dovecot-sql.conf`, placeholder
 driver `mysql` or `pgsql`; on PostgreSQL as the run's read-only `vmail` role).
 
 It has its own config and base dir and no listeners; tests ask it with `doveadm auth test` and
-`doveadm user`. One server per run on MariaDB, one per test on PostgreSQL (see
-conftest.server_scope): Dovecot caches nothing (auth_cache_size is 0). A lookup that
+`doveadm user`. One server per run (the run's databases are emptied between tests):
+Dovecot caches nothing (auth_cache_size is 0). A lookup that
 Dovecot could not make (`code=temp_fail`, or an error in its log: the database unreachable, a
 query it cannot run) raises DovecotError instead of reading as "wrong password" or "no user".
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -20,7 +21,13 @@ from pathlib import Path
 import pytest
 from playhouse import db_url
 
-from tests.upstream import TEST_DB, fill_placeholders, samples_for, server_backend, server_scope
+from tests.upstream import (
+    TEST_DB,
+    fill_placeholders,
+    run_databases,
+    samples_for,
+    server_backend,
+)
 
 # Dovecot's SQL driver and its Debian package, per backend.
 DRIVERS = {"mysql": "dovecot-mysql", "pgsql": "dovecot-pgsql", "ldap": "dovecot-ldap"}
@@ -31,6 +38,9 @@ MODULES = {
 }
 AUTH_FAILED, USER_UNKNOWN = 77, 67  # doveadm's exit codes for a refused login and no such user
 VMAIL_UID = 2000  # iRedMail's vmail user owns every mailbox (dovecot.conf: mail_uid)
+
+
+_attempts = itertools.count(1)
 
 
 class DovecotError(AssertionError):
@@ -55,7 +65,13 @@ class Dovecot:
         return result
 
     def auth(self, user: str, password: str, service: str = "imap") -> bool:
-        result = self._doveadm("auth", "test", "-x", f"service={service}", user, password)
+        # A client address of its own per attempt: Dovecot's auth penalty delays every attempt
+        # from an address that failed before, up to 15 s (a server lives for the whole run).
+        n = next(_attempts)
+        rip = f"127.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+        result = self._doveadm(
+            "auth", "test", "-x", f"service={service}", "-x", f"rip={rip}", user, password
+        )
         if result.returncode not in (0, AUTH_FAILED):
             raise DovecotError(f"doveadm auth test: exit {result.returncode}: {result.stderr}")
         return result.returncode == 0
@@ -112,6 +128,8 @@ def _start(driver: str, args_text: str) -> tuple[Dovecot, Path]:
     (folder / "dovecot.conf").write_text(
         f"base_dir = {folder}/run\nstate_dir = {folder}/state\nlog_path = {folder}/dovecot.log\n"
         "protocols = none\nssl = no\nauth_mechanisms = plain\nfirst_valid_uid = 1\n"
+        # A refused login answers at once (Dovecot waits 2 s by default, against guessing).
+        "auth_failure_delay = 0\n"
         f"mail_uid = {VMAIL_UID}\nmail_gid = {VMAIL_UID}\n"
         f"passdb {{\n  driver = {driver}\n  args = {folder}/{driver}.conf\n}}\n"
         f"userdb {{\n  driver = {driver}\n  args = {folder}/{driver}.conf\n}}\n"
@@ -131,11 +149,11 @@ def dovecot_samples(driver: str = "mysql") -> Path:
     return samples_for(bool(installed), f"dovecot-core and {DRIVERS[driver]}", "REQUIRE_DOVECOT")
 
 
-@pytest.fixture(scope=server_scope)
+@pytest.fixture(scope="session")  # the run's databases are emptied between tests
 def dovecot_server(request):
     if TEST_DB not in ("mysql", "pgsql"):
         pytest.skip("the Dovecot fixture reads MariaDB or PostgreSQL (TEST_DB=mysql or pgsql)")
-    urls = request.getfixturevalue("mysql_databases" if TEST_DB == "mysql" else "database_urls")
+    urls = run_databases(request)
     samples = dovecot_samples(server_backend(urls["vmail"]))
     login = request.getfixturevalue("database_roles")["vmail"]
     server, folder = start_dovecot(urls["vmail"], samples, login)

@@ -27,7 +27,7 @@ import pytest
 from playhouse import db_url
 
 from tests.processes import free_port
-from tests.upstream import TEST_DB, server_backend, server_scope, upstream_dir
+from tests.upstream import TEST_DB, run_databases, server_backend, upstream_dir
 
 PASSWORD = "iRedAPD-test-" + uuid.uuid4().hex[:12]
 
@@ -173,16 +173,13 @@ def running_iredapd(urls: dict[str, str], login: tuple[str, str] | None = None):
             process.wait(timeout=10)
 
 
-@pytest.fixture(scope=server_scope)
+@pytest.fixture(scope="session")  # the run's databases are emptied between tests
 def iredapd_server(request):
     if TEST_DB not in ("mysql", "pgsql"):
         pytest.skip("iRedAPD reads MySQL or PostgreSQL (TEST_DB=mysql or pgsql)")
     require_iredapd()
-    if TEST_DB == "mysql":
-        urls, login = request.getfixturevalue("mysql_databases"), None
-    else:
-        urls = request.getfixturevalue("database_urls")
-        login = request.getfixturevalue("database_roles")["iredapd"]
+    urls = run_databases(request)
+    login = None if TEST_DB == "mysql" else request.getfixturevalue("database_roles")["iredapd"]
     with running_iredapd(urls, login) as server:
         yield server
 

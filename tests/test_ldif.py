@@ -22,6 +22,7 @@ from tests.slapd import ADMINS_DN, BASE_DN
 
 PASSWORD = "Us3r-Passw0rd!"
 SCHEMES = ("SSHA512", "BCRYPT", "SHA512-CRYPT", "SSHA", "PLAIN")
+HASHES = {scheme: hash_password(PASSWORD, scheme) for scheme in SCHEMES}  # once per run
 
 
 def ok(answer) -> dict:
@@ -43,7 +44,7 @@ def server(make_api, global_admin):
     for scheme in SCHEMES:
         local = scheme.lower().replace("-", "")
         ok(api.post(f"/api/user/{local}@example.org",
-                    {"password_hash": hash_password(PASSWORD, scheme), "name": f"User {scheme}",
+                    {"password_hash": HASHES[scheme], "name": f"User {scheme}",
                      "quota": "100"}))  # fmt: skip
     ok(api.post("/api/user/jane@example.org", {"password": PASSWORD, "name": "Jäne Doe "}))
     ok(api.put("/api/user/jane@example.org", {

@@ -7,7 +7,7 @@ import pytest
 from shared import db
 from shared.models import MODELS_BY_DATABASE
 from shared.schema import create_tables
-from tests.conftest import mysql_connection
+from tests.conftest import mysql_connection, restore_pgsql_grants
 
 V = "varchar(255) NO ''"
 DT = "datetime NO '1970-01-01 01:01:01'"
@@ -218,7 +218,7 @@ def test_every_table_is_created_and_init_is_idempotent(config):
     db.release_connections()
 
 
-def test_an_existing_table_is_left_untouched(config):
+def test_an_existing_table_is_left_untouched(config, request):
     proxy = db.DATABASES["vmail"]
     with proxy.connection_context():
         proxy.execute_sql("DROP TABLE alias_domain")
@@ -232,8 +232,9 @@ def test_an_existing_table_is_left_untouched(config):
         with proxy.connection_context():
             columns = {column.name for column in proxy.get_columns("alias_domain")}
         assert "marker" in columns
-    finally:  # MariaDB databases live for the whole run: put the real table back
+    finally:  # the run's databases live for the whole run: put the real table back
         with proxy.connection_context():
             proxy.execute_sql("DROP TABLE alias_domain")
         create_tables("vmail")
         db.release_connections()
+        restore_pgsql_grants(request)

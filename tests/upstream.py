@@ -52,7 +52,7 @@ def samples_for(installed: bool, packages: str, requirement: str) -> Path:
     return samples / "iredmail" / "samples"
 
 
-def server_scope(fixture_name, config) -> str:
-    """A real program's server lives for the run on MariaDB (the run's databases are emptied
-    between tests) and per test on PostgreSQL (each test has databases of its own)."""
-    return "session" if TEST_DB == "mysql" else "function"
+def run_databases(request) -> dict[str, str]:
+    """The URLs of the run's server databases (MariaDB or PostgreSQL)."""
+    name = "mysql_databases" if TEST_DB == "mysql" else "pgsql_run_databases"
+    return request.getfixturevalue(name)
