@@ -185,13 +185,15 @@ def pgsql_run_databases(request):
         dropper.drop(name)
 
 
-def _truncate_all_tables(urls: dict[str, str]) -> None:
+def _empty_pgsql_tables(urls: dict[str, str]) -> None:
+    """DELETE in one transaction per database: the tables hold a test's few rows, and a
+    TRUNCATE (new files for every table) cost 0.8 s per database here, a DELETE 0.08 s."""
     db.release_connections()
     for name, models in MODELS_BY_DATABASE.items():
-        tables = ", ".join(f'"{model._meta.table_name}"' for model in models)
-        with pgsql.connection(urls[name].rsplit("/", 1)[1]) as conn:
-            conn.execute("SET lock_timeout = '10s'")  # a test left a lock: fail, never hang
-            conn.execute(f"TRUNCATE {tables} RESTART IDENTITY")
+        with pgsql.connection(urls[name].rsplit("/", 1)[1]) as conn, conn.transaction():
+            conn.execute("SET LOCAL lock_timeout = '10s'")  # a test left a lock: fail, never hang
+            for model in models:
+                conn.execute(f'DELETE FROM "{model._meta.table_name}"')
 
 
 def restore_pgsql_grants(request) -> None:
@@ -208,7 +210,7 @@ def database_urls(request, tmp_path):
     PostgreSQL ones."""
     if TEST_DB == "pgsql":
         urls = request.getfixturevalue("pgsql_run_databases")
-        _truncate_all_tables(urls)
+        _empty_pgsql_tables(urls)
         return urls
     if TEST_DB != "mysql":
         return {name: f"sqlite:///{tmp_path}/{name}.db" for name in MODELS_BY_DATABASE}
