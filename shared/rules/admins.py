@@ -7,6 +7,8 @@ normal admin creates a domain is `check_creator_limits` (shared/rules/domains.py
 
 from __future__ import annotations
 
+import json
+
 import peewee
 
 from shared import settings_text
@@ -353,8 +355,6 @@ def end_access(username: str) -> None:
 
 
 def session_user(data: str | None) -> str | None:
-    import json
-
     try:
         return json.loads(data or "{}").get("username")
     except (ValueError, AttributeError):
