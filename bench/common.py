@@ -44,8 +44,8 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 
 def database_urls(folder: str, server_url: str | None) -> dict[str, str]:
-    """SQLite files in `folder`, or three new databases on a mysql:// or postgresql:// server."""
-    names = ("vmail", "iredapd", "iredadmin")
+    """SQLite files in `folder`, or new databases on a mysql:// or postgresql:// server."""
+    names = tuple(db.DATABASES)
     if server_url:
         tag = os.urandom(4).hex()
         return {name: f"{server_url}/mailapi_bench_{tag}_{name}" for name in names}
@@ -106,9 +106,7 @@ class System:
         self.urls = database_urls(self.folder, self.server_url)
         self.config = dataclasses.replace(
             Config(),
-            vmail_db_url=self.urls["vmail"],
-            iredapd_db_url=self.urls["iredapd"],
-            iredadmin_db_url=self.urls["iredadmin"],
+            **{f"{name}_db_url": url for name, url in self.urls.items()},
             internal_secret=SECRET,
             db_pool_size=self.threads,
         )
@@ -120,9 +118,7 @@ class System:
         self.env.update(
             {
                 "PATH": str(Path(sys.executable).parent) + os.pathsep + self.env["PATH"],
-                "VMAIL_DB_URL": self.urls["vmail"],
-                "IREDAPD_DB_URL": self.urls["iredapd"],
-                "IREDADMIN_DB_URL": self.urls["iredadmin"],
+                **{f"{name.upper()}_DB_URL": url for name, url in self.urls.items()},
                 "ENABLE_RESTFUL_API": "true",
                 "SESSION_COOKIE_SECURE": "false",
                 "INTERNAL_SECRET": SECRET,

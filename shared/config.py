@@ -6,7 +6,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 
-SERVICES = ("domain", "user", "alias", "throttle", "admin", "ldif")
+SERVICES = ("domain", "user", "alias", "throttle", "admin", "ldif", "amavisd")
 
 DEFAULT_BINDS = {
     "gateway": "127.0.0.1:8080",
@@ -16,6 +16,7 @@ DEFAULT_BINDS = {
     "throttle": "127.0.0.1:8084",
     "admin": "127.0.0.1:8085",
     "ldif": "127.0.0.1:8086",
+    "amavisd": "127.0.0.1:8087",
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -47,6 +48,7 @@ class Config:
     vmail_db_url: str = "sqlite:///var/vmail.db"
     iredapd_db_url: str = "sqlite:///var/iredapd.db"
     iredadmin_db_url: str = "sqlite:///var/iredadmin.db"
+    amavisd_db_url: str = "sqlite:///var/amavisd.db"
     db_pool_size: int = 8
     db_pool_timeout: int = 10
 
@@ -88,6 +90,10 @@ class Config:
     ldap_basedn: str = "o=domains,dc=example,dc=com"
     ldap_domainadmin_dn: str = "o=domainAdmins,dc=example,dc=com"
     ldif_amavis_account: bool = True
+    # Spam policies (CONTRACT §4.8): the subject prefix `prefix_spam_in_subject=yes` writes, and
+    # the names of the site's own ban rules (amavisd.conf's %banned_rules) beyond iRedMail's.
+    amavisd_spam_subject_prefix: str = "[SPAM] "
+    amavisd_ban_rules: tuple[str, ...] = ()
     # Which Dovecot writes `used_quota`: on PostgreSQL, init-db creates that version's trigger.
     dovecot_version: str = "2.3"
 
@@ -120,6 +126,15 @@ class Config:
         config = cls(**kwargs)
         config.validate()
         return config
+
+    def database_urls(self) -> dict[str, str]:
+        """{database name: URL} of the four databases (shared.db.DATABASES' names)."""
+        return {
+            "vmail": self.vmail_db_url,
+            "iredapd": self.iredapd_db_url,
+            "iredadmin": self.iredadmin_db_url,
+            "amavisd": self.amavisd_db_url,
+        }
 
     def validate(self) -> None:
         if self.api_error_status not in ("compat", "rest"):

@@ -1,4 +1,4 @@
-"""The three databases behind proxies, and how a URL becomes a pooled database."""
+"""The four databases behind proxies, and how a URL becomes a pooled database."""
 
 from __future__ import annotations
 
@@ -26,8 +26,14 @@ from playhouse.pool import (
 vmail_db = peewee.DatabaseProxy()
 iredapd_db = peewee.DatabaseProxy()
 iredadmin_db = peewee.DatabaseProxy()
+amavisd_db = peewee.DatabaseProxy()
 
-DATABASES = {"vmail": vmail_db, "iredapd": iredapd_db, "iredadmin": iredadmin_db}
+DATABASES = {
+    "vmail": vmail_db,
+    "iredapd": iredapd_db,
+    "iredadmin": iredadmin_db,
+    "amavisd": amavisd_db,
+}
 
 # Column types that differ between the backends (see shared/models/fields.py). "DIALECT" is
 # not a type: it tells `PerBackend` column clauses which backend they are written for.
@@ -154,12 +160,8 @@ def open_database(url: str, pool_size: int = 8, pool_timeout: int = 10) -> peewe
 
 
 def bind_databases(config) -> None:
-    """Point the three proxies at the configured databases (kept when already bound there)."""
-    urls = {
-        "vmail": config.vmail_db_url,
-        "iredapd": config.iredapd_db_url,
-        "iredadmin": config.iredadmin_db_url,
-    }
+    """Point the proxies at the configured databases (kept when already bound there)."""
+    urls = config.database_urls()
     for name, proxy in DATABASES.items():
         if getattr(proxy.obj, "mailapi_url", None) == urls[name]:
             continue
@@ -171,7 +173,7 @@ def bind_databases(config) -> None:
 
 
 def close_pools() -> None:
-    """Close every pooled connection of the three databases (before a database is dropped or
+    """Close every pooled connection of the databases (before a database is dropped or
     copied as a template, which PostgreSQL refuses while connections are open)."""
     for proxy in DATABASES.values():
         if isinstance(proxy.obj, PooledDatabase):
@@ -191,6 +193,13 @@ def sql_concat(*parts):
     if backend(vmail_db) != "sqlite":
         return peewee.fn.CONCAT(*parts)
     return peewee.NodeList(parts, glue=" || ", parens=True)
+
+
+def like(field, pattern: str):
+    """`field LIKE pattern` as SQL itself spells it on every backend, binary columns included
+    (peewee's LIKE is GLOB on SQLite, and its ILIKE cannot take PostgreSQL's bytea). The
+    pattern goes through the field's `db_value`."""
+    return peewee.Expression(field, "like", pattern)  # lower case: not in peewee's op map
 
 
 def lock_for_update(query):
@@ -388,11 +397,13 @@ def unindexed(field):
     return peewee.NodeList((peewee.SQL("+"), field), glue="")
 
 
-def insert_rows(model, fields: tuple, rows) -> None:
+def insert_rows(model, fields: tuple, rows, ignore_duplicates: bool = False) -> None:
     """Insert many rows with the driver's executemany, the statement written once.
 
     peewee's insert_many builds SQL value by value (80 ms per 500 rows); PyMySQL folds an
-    executemany INSERT into multi-row statements, SQLite runs it natively.
+    executemany INSERT into multi-row statements, SQLite runs it natively. Values go through
+    the fields' `db_value` (an amavisd address becomes bytes). `ignore_duplicates`: a row
+    whose unique key exists is skipped (INSERT IGNORE / ON CONFLICT DO NOTHING).
     """
     from shared.models.base import check_values
 
@@ -401,34 +412,52 @@ def insert_rows(model, fields: tuple, rows) -> None:
         return
     for row in rows:
         check_values(model, dict(zip(fields, row, strict=True)))
+    columns = [getattr(model, f) for f in fields]
+    rows = [tuple(c.db_value(v) for c, v in zip(columns, row, strict=True)) for row in rows]
     database = model._meta.database.obj
     left, right = database.quote
-    columns = ", ".join(left + getattr(model, f).column_name + right for f in fields)
+    names = ", ".join(left + column.column_name + right for column in columns)
     table = left + model._meta.table_name + right
     marks = ", ".join([database.param] * len(fields))
+    verb, tail = "INSERT INTO", ""
+    if ignore_duplicates:
+        verb, tail = {
+            "mysql": ("INSERT IGNORE INTO", ""),
+            "postgresql": ("INSERT INTO", " ON CONFLICT DO NOTHING"),
+            "sqlite": ("INSERT OR IGNORE INTO", ""),
+        }[backend(database)]
     cursor = database.cursor()
     try:
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+        cursor.executemany(f"{verb} {table} ({names}) VALUES ({marks}){tail}", rows)
     finally:
         cursor.close()
 
 
-def values_present(field, values) -> set:
-    """Which of `values` occur in the indexed column `field`: `SELECT col … WHERE col IN (…)`,
-    written directly, 500 values a statement (peewee would build each IN list value by value)."""
+def select_in(field, values, *columns) -> list[tuple]:
+    """`SELECT columns … WHERE field IN (…)` over an indexed column, written directly, 500
+    values a statement (peewee would build each IN list value by value); values pass through
+    the field's `db_value`, answers through each column's `python_value`."""
     values = sorted(set(values))
+    columns = columns or (field,)
     model = field.model
     database = model._meta.database.obj
     left, right = database.quote
+    selected = ", ".join(left + column.column_name + right for column in columns)
     column = left + field.column_name + right
     table = left + model._meta.table_name + right
-    found: set = set()
+    found = []
     for start in range(0, len(values), 500):
-        part = values[start : start + 500]
+        part = [field.db_value(value) for value in values[start : start + 500]]
         marks = ", ".join([database.param] * len(part))
-        sql = f"SELECT {column} FROM {table} WHERE {column} IN ({marks})"
-        found.update(row[0] for row in database.execute_sql(sql, part).fetchall())
+        sql = f"SELECT {selected} FROM {table} WHERE {column} IN ({marks})"
+        for row in database.execute_sql(sql, part).fetchall():
+            found.append(tuple(c.python_value(v) for c, v in zip(columns, row, strict=True)))
     return found
+
+
+def values_present(field, values) -> set:
+    """Which of `values` occur in the indexed column `field`."""
+    return {row[0] for row in select_in(field, values)}
 
 
 def lock_key(database, *parts: str) -> None:

@@ -41,6 +41,7 @@ class OneOf(falcon.routing.BaseConverter):
 
 CONVERTERS = {"oneof": OneOf}
 DIRECTION = "{direction:oneof('inbound','outbound')}"
+WBLIST = f"/wblist/{DIRECTION}/{{listname:oneof('whitelist','blacklist')}}"
 
 
 CATALOGUE: dict[str, tuple[Route, ...]] = {
@@ -78,9 +79,23 @@ CATALOGUE: dict[str, tuple[Route, ...]] = {
         _route("/ldif/alias/{mail}", "GET", "ldif_alias"),
         _route("/ldif/maillist/{mail}", "GET", "ldif_alias"),
     ),
+    "amavisd": (
+        _route("/spampolicy/global", "GET PUT DELETE", "spampolicy_global"),
+        _route("/spampolicy/domain/{domain}", "GET PUT DELETE", "spampolicy_domain"),
+        _route("/spampolicy/user/{mail}", "GET PUT DELETE", "spampolicy_user"),
+        _route(f"{WBLIST}/global", "GET POST PUT DELETE", "wblist_global"),
+        _route(f"{WBLIST}/{{account}}", "GET POST PUT DELETE", "wblist"),
+    ),
     "throttle": (
         # The literal `global` wins over the placeholder (Falcon prefers literal segments).
         _route(f"/throttle/global/{DIRECTION}", "GET POST DELETE", "throttle_global"),
         _route(f"/throttle/{{account}}/{DIRECTION}", "GET POST DELETE", "throttle"),
+        # iRedAPD's greylisting: `all`, `global` and `whitelist_spf_domains` are never accounts.
+        _route("/greylisting/all", "GET", "greylisting_all"),
+        _route("/greylisting/whitelist_spf_domains", "GET POST", "greylisting_spf"),
+        _route("/greylisting/global", "GET POST DELETE", "greylisting_global"),
+        _route("/greylisting/global/whitelists", "GET POST", "greylisting_whitelists_global"),
+        _route("/greylisting/{account}", "GET POST DELETE", "greylisting"),
+        _route("/greylisting/{account}/whitelists", "GET POST", "greylisting_whitelists"),
     ),
 }

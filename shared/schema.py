@@ -1,4 +1,4 @@
-"""Creating the schema of the three databases, idempotently.
+"""Creating the schema of the four databases, idempotently.
 
 A table that already exists is left exactly as it is (no index added), so the command can be
 pointed at an existing iRedMail server without touching it.
@@ -12,8 +12,9 @@ from urllib.parse import urlparse
 import pymysql
 from playhouse import db_url
 
-from shared import db, schema_postgresql
+from shared import db, schema_amavisd, schema_postgresql
 from shared.models import MODELS_BY_DATABASE
+from shared.models.amavisd import Maddr
 from shared.models.vmail import UsedQuota
 
 
@@ -117,17 +118,19 @@ def create_tables(name: str, dovecot_version: str = "2.3") -> list[str]:
                         proxy.execute_sql(statement)
                     if model is UsedQuota and db.is_postgresql(proxy):
                         schema_postgresql.create_used_quota_trigger(proxy, dovecot_version)
+                    if model is Maddr:
+                        schema_amavisd.create_maddr_trigger(proxy)
                 created.append(model._meta.table_name)
     return created
 
 
 def init_databases(config) -> dict[str, list[str]]:
-    urls = {
-        "vmail": config.vmail_db_url,
-        "iredapd": config.iredapd_db_url,
-        "iredadmin": config.iredadmin_db_url,
-    }
+    urls = config.database_urls()
     for url in urls.values():
         ensure_database_exists(url)
     db.bind_databases(config)
-    return {name: create_tables(name, config.dovecot_version) for name in urls}
+    created = {name: create_tables(name, config.dovecot_version) for name in urls}
+    if "policy" in created["amavisd"]:  # a new amavisd database
+        with db.amavisd_db.connection_context():
+            schema_amavisd.seed_global_policy()
+    return created

@@ -17,6 +17,7 @@ from gateway.app import create_app as create_gateway
 from gateway.upstream import InProcessTransport
 from services.admin.app import create_app as create_admin_service
 from services.alias.app import create_app as create_alias
+from services.amavisd.app import create_app as create_amavisd
 from services.domain.app import create_app as create_domain
 from services.ldif.app import create_app as create_ldif
 from services.throttle.app import create_app as create_throttle
@@ -24,8 +25,10 @@ from services.user.app import create_app as create_user
 from shared import db
 from shared.config import Config
 from shared.models import MODELS_BY_DATABASE
+from shared.models.amavisd import Policy
 from shared.rules.admins import create_global_admin
 from shared.schema import init_databases
+from shared.schema_amavisd import seed_global_policy
 from tests import pgsql
 
 TEST_DB = os.environ.get("TEST_DB", "sqlite")  # sqlite, mysql or pgsql
@@ -47,6 +50,7 @@ SERVICE_FACTORIES = {
     "throttle": create_throttle,
     "admin": create_admin_service,
     "ldif": create_ldif,
+    "amavisd": create_amavisd,
 }
 
 
@@ -106,13 +110,13 @@ def _drop_mysql_databases(names) -> None:
 
 @pytest.fixture(scope="session")
 def mysql_databases():
-    """Three uniquely named MariaDB databases with the schema, dropped when the run ends.
+    """The four uniquely named MariaDB databases with the schema, dropped when the run ends.
 
     Creating iRedMail's schema costs over a second on InnoDB (one statement per index), so
     the databases are made once per run and every test starts from emptied tables.
     """
     tag = uuid.uuid4().hex[:12]
-    names = {name: f"mailapi_test_{tag}_{name}" for name in ("vmail", "iredapd", "iredadmin")}
+    names = {name: f"mailapi_test_{tag}_{name}" for name in MODELS_BY_DATABASE}
     urls = {name: f"{MYSQL_URL}/{database}" for name, database in names.items()}
     try:
         init_databases(make_config(urls))
@@ -225,6 +229,7 @@ def make_config(urls: dict[str, str], **overrides) -> Config:
         "vmail_db_url": urls["vmail"],
         "iredapd_db_url": urls["iredapd"],
         "iredadmin_db_url": urls["iredadmin"],
+        "amavisd_db_url": urls["amavisd"],
         "enable_restful_api": True,
         "internal_secret": "test-internal-secret",
         "session_cookie_secure": False,
@@ -236,9 +241,14 @@ def make_config(urls: dict[str, str], **overrides) -> Config:
 
 @pytest.fixture
 def config(database_urls) -> Config:
-    """A test configuration whose three databases hold iRedMail's empty schema."""
+    """A test configuration whose databases hold iRedMail's schema, as init-db leaves a new
+    server: empty but for the global spam policy (which emptying the run's server databases
+    removed, so it is written again there)."""
     cfg = make_config(database_urls)
     init_databases(cfg)
+    with db.amavisd_db.connection_context():
+        if not Policy.select().where(Policy.policy_name == "@.").exists():
+            seed_global_policy()
     db.release_connections()
     yield cfg
     db.release_connections()
@@ -285,6 +295,17 @@ def login(client, username=ADMIN, password=ADMIN_PASSWORD):
 def admin_api(api, global_admin):
     """The gateway client, logged in as a global admin."""
     return login(api)
+
+
+@pytest.fixture
+def accounts(admin_api):
+    """The global admin's client, with the domain example.com and the mailbox u@example.com
+    (rows written directly)."""
+    from tests.helpers import add_domain, add_user_rows
+
+    add_domain("example.com")
+    add_user_rows("u@example.com")
+    return admin_api
 
 
 from tests.dovecot import dovecot, dovecot_server  # noqa: E402,F401

@@ -26,6 +26,11 @@ def run_together(*functions, timeout: float = 10) -> None:
         thread.join(timeout)
 
 
+def ok(response) -> None:
+    """An envelope that must be a plain success."""
+    assert response.json == {"_success": True}, response.json
+
+
 def failure(response) -> str:
     """The `_msg` of an envelope that must be a failure."""
     body = response.json

@@ -1,5 +1,6 @@
-"""The real iRedAPD (`upstream/iredapd`, its throttle plugin) reading the test's MariaDB or
-PostgreSQL databases, asked with Postfix policy requests on a loopback port.
+"""The real iRedAPD (`upstream/iredapd`, its throttle, amavisd_wblist and greylisting plugins)
+reading the test's MariaDB or PostgreSQL databases, asked with Postfix policy requests on a
+loopback port.
 
 iRedAPD reads MySQL or PostgreSQL only, and refuses an empty database password, so on MariaDB
 the fixture makes a user of its own for the run (dropped at the end); on PostgreSQL it logs in
@@ -60,6 +61,14 @@ class Iredapd:
             raise IredapdError(f"no action: {answer!r}\n{self.log.read_text()[-2000:]}")
         return answer.decode().strip()[len("action=") :]
 
+    def rcpt(self, sender: str, recipient: str, client: str = "192.0.2.10", sasl: str = "") -> str:
+        """What iRedAPD says at RCPT TO of `sender` to `recipient` from `client` (SMTP AUTH as
+        `sasl` when given)."""
+        return self.policy(
+            protocol_state="RCPT", sender=sender, recipient=recipient, client_address=client,
+            sasl_username=sasl, queue_id="", recipient_count="0", size="0",
+        )  # fmt: skip
+
     def end_of_message(self, sender: str, size: int, recipients: int = 1) -> str:
         """What iRedAPD says at END-OF-DATA of a message sent by an authenticated `sender`."""
         return self.policy(
@@ -73,7 +82,9 @@ BACKENDS = {"mysql": ("mysql", "pymysql", 3306), "pgsql": ("pgsql", "psycopg", 5
 
 
 def _settings(port: int, folder: Path, urls: dict[str, str], login: tuple[str, str]) -> str:
-    databases = {name: db_url.parse(urls[name])["database"] for name in ("vmail", "iredapd")}
+    databases = {
+        name: db_url.parse(urls[name])["database"] for name in ("vmail", "iredapd", "amavisd")
+    }
     backend, driver, db_port = BACKENDS[server_backend(urls["vmail"])]
     lines = [
         "from libs.default_settings import *",
@@ -84,13 +95,15 @@ def _settings(port: int, folder: Path, urls: dict[str, str], login: tuple[str, s
         "log_level = 'debug'",
         f"backend = {backend!r}",
         f"SQL_DB_DRIVER = {driver!r}",  # the driver the API uses too
-        "plugins = ['throttle']",
+        "plugins = ['throttle', 'amavisd_wblist', 'greylisting']",
+        # Greylisting would otherwise look the sender's SPF up in DNS (there is none here).
+        "GREYLISTING_BYPASS_SPF = False",
         "LOG_SMTP_SESSIONS = False",  # its smtp_sessions table is not the API's business
         "srs_secrets = []",
         "srs_domain = ''",
     ]
     for name in ("vmail", "amavisd", "iredapd"):
-        database = databases.get(name, databases["iredapd"])
+        database = databases[name]
         lines += [
             f"{name}_db_server = '127.0.0.1'",
             f"{name}_db_port = '{db_port}'",
@@ -116,14 +129,15 @@ def _wait(port: int, process: subprocess.Popen, log: Path) -> None:
 
 @contextlib.contextmanager
 def mysql_user(urls: dict[str, str]):
-    """A MariaDB user of its own with every right on the test's vmail and iredapd databases."""
+    """A MariaDB user of its own with every right on the test's vmail, iredapd and amavisd
+    databases."""
     from tests.conftest import mysql_connection
 
     user = "iredapd_" + uuid.uuid4().hex[:10]
     admin = mysql_connection()
     with admin.cursor() as cursor:
         cursor.execute(f"CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'")
-        for name in ("vmail", "iredapd"):
+        for name in ("vmail", "iredapd", "amavisd"):
             database = db_url.parse(urls[name])["database"]
             cursor.execute(f"GRANT ALL ON `{database}`.* TO '{user}'@'127.0.0.1'")
     try:

@@ -21,11 +21,19 @@ SCHEMA_FILES = {
         ),
         "iredapd": ("iredapd/SQL/iredapd.pgsql",),
         "iredadmin": ("iredadmin/SQL/iredadmin.pgsql",),
+        "amavisd": (
+            "iredmail/samples/amavisd/amavisd.pgsql",
+            "iredmail/samples/amavisd/default_spam_policy.sql",
+        ),
     },
     "mysql": {
         "vmail": ("iredmail/samples/iredmail/iredmail.mysql",),
         "iredapd": ("iredapd/SQL/iredapd.mysql",),
         "iredadmin": ("iredadmin/SQL/iredadmin.mysql",),
+        "amavisd": (
+            "iredmail/samples/amavisd/amavisd.mysql",
+            "iredmail/samples/amavisd/default_spam_policy.sql",
+        ),
     },
 }
 
@@ -59,7 +67,8 @@ def load_mysql(mysql_url: str, dbname: str, name: str) -> None:
 
 @contextlib.contextmanager
 def iredmail_databases(backend: str, roles: dict[str, str] | None = None):
-    """Three databases (vmail, iredapd, iredadmin) made by iRedMail's files; yields their URLs.
+    """The four databases (vmail, iredapd, iredadmin, amavisd) made by iRedMail's files;
+    yields their URLs.
 
     On PostgreSQL `roles` (the run's role names) get iRedMail's rights in them."""
     tag = uuid.uuid4().hex[:10]

@@ -81,15 +81,17 @@ def grant(dbname: str, role: str, *statements: str) -> None:
 def grant_iredmail_rights(databases: dict[str, str], roles: dict[str, str]) -> None:
     """iRedMail's rights (its grant_permissions.sql) for the run's roles in `databases` (names):
     the `vmail` reader reads every vmail table and writes `used_quota` (Dovecot's quota dict);
-    the `iredapd` role reads vmail and owns iredapd."""
+    the `iredapd` role reads vmail and owns iredapd and amavisd (iRedAPD's `amavisd_wblist`
+    plugin reads amavisd; Amavisd itself would have a role of its own)."""
     read_all = "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"
     grant(databases["vmail"], roles["vmail"], read_all, "GRANT ALL ON used_quota TO {role}")
     grant(databases["vmail"], roles["iredapd"], read_all)
-    grant(
-        databases["iredapd"], roles["iredapd"],
-        "GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}",
-        "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}",
-    )  # fmt: skip
+    for name in ("iredapd", "amavisd"):
+        grant(
+            databases[name], roles["iredapd"],
+            "GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}",
+            "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}",
+        )  # fmt: skip
 
 
 def run_sql_file(dbname: str, text: str) -> None:
@@ -151,8 +153,9 @@ def describe(dbname: str, tables) -> dict[str, dict]:
 
 
 def _default(default: str | None) -> str | None:
-    """`now()` however it is spelled; a sequence by its column, not its generated name."""
-    if default is None:
+    """`now()` however it is spelled; a sequence by its column, not its generated name; an
+    explicit `DEFAULT NULL` as none."""
+    if default is None or default.startswith("NULL::"):
         return None
     if default.startswith("nextval("):
         return "serial"

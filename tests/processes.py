@@ -18,7 +18,7 @@ import urllib3
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
-PROCESSES = ("gateway", "domain", "user", "alias", "throttle", "admin", "ldif")
+PROCESSES = ("gateway", "domain", "user", "alias", "throttle", "admin", "ldif", "amavisd")
 
 
 def free_port() -> int:
@@ -80,9 +80,7 @@ def environment(config, global_admin):
 def api_settings(config, ports: dict[str, int]) -> dict[str, str]:
     """The API's settings for the processes: the test's databases, free ports."""
     settings = {
-        "VMAIL_DB_URL": config.vmail_db_url,
-        "IREDAPD_DB_URL": config.iredapd_db_url,
-        "IREDADMIN_DB_URL": config.iredadmin_db_url,
+        **{f"{name.upper()}_DB_URL": url for name, url in config.database_urls().items()},
         "ENABLE_RESTFUL_API": "true",
         "SESSION_COOKIE_SECURE": "false",
         "INTERNAL_SECRET": "e2e-secret",

@@ -13,15 +13,14 @@ from shared.passwords import policy_errors, verify_password
 
 @pytest.fixture
 def env(config, monkeypatch):
-    monkeypatch.setenv("VMAIL_DB_URL", config.vmail_db_url)
-    monkeypatch.setenv("IREDAPD_DB_URL", config.iredapd_db_url)
-    monkeypatch.setenv("IREDADMIN_DB_URL", config.iredadmin_db_url)
+    for name, url in config.database_urls().items():
+        monkeypatch.setenv(f"{name.upper()}_DB_URL", url)
     return config
 
 
 def test_init_db_is_idempotent(env, capsys):
     assert cli.main(["init-db"]) == 0
-    assert capsys.readouterr().out.count("up to date") == 3
+    assert capsys.readouterr().out.count("up to date") == 4
 
 
 def test_create_admin(env, capsys):
@@ -65,13 +64,12 @@ def test_configuration_errors_are_reported(monkeypatch, capsys):
 
 
 def test_settings_come_from_an_env_file(config, tmp_path, monkeypatch, capsys):
-    for name in ("VMAIL_DB_URL", "IREDAPD_DB_URL", "IREDADMIN_DB_URL"):
-        monkeypatch.delenv(name, raising=False)
+    urls = config.database_urls()
+    for name in urls:
+        monkeypatch.delenv(f"{name.upper()}_DB_URL", raising=False)
     settings = tmp_path / "mailapi.env"
-    settings.write_text(
-        f"# as .env.example\nVMAIL_DB_URL={config.vmail_db_url}\n"
-        f"IREDAPD_DB_URL={config.iredapd_db_url}\nIREDADMIN_DB_URL={config.iredadmin_db_url}\n"
-    )
+    lines = "".join(f"{name.upper()}_DB_URL={url}\n" for name, url in urls.items())
+    settings.write_text(f"# as .env.example\n{lines}")
     monkeypatch.setattr(os, "environ", dict(os.environ))  # what the file sets stays in the test
     assert cli.main(["create-admin", "ops@example.com", "--password", "Str0ng-Pass",
                      "--env-file", str(settings)]) == 0  # fmt: skip

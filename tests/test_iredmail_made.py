@@ -13,6 +13,7 @@ from tests.conftest import TEST_DB, make_config
 from tests.dovecot import dovecot_samples, start_dovecot, stop_dovecot
 from tests.iredapd import running_iredapd
 from tests.iredmail_schema import iredmail_databases
+from tests.test_antispam_iredapd import mailbox, test_inbound_lists  # noqa: F401
 from tests.test_domains_postfix import (  # noqa: F401
     test_alias_domain_resolves_to_the_target,
     test_backup_mx_is_a_relay_domain_not_a_mailbox_domain,
@@ -22,6 +23,7 @@ from tests.test_domains_postfix import (  # noqa: F401
     test_nothing_resolves_after_delete,
     test_outbound_relay,
 )
+from tests.test_spam_policies import test_bypass_and_quarantine_pairs  # noqa: F401
 from tests.test_throttles_iredapd import (  # noqa: F401
     sender,
     test_iredapd_enforces_the_settings_the_api_writes,
@@ -44,7 +46,7 @@ API_TABLES = {"iredadmin": ["api_keys", "api_login_failures", "api_pending_casca
 
 @pytest.fixture
 def database_urls(request):
-    """This test's three databases, made by iRedMail's own files."""
+    """This test's databases, made by iRedMail's own files."""
     roles = None
     if TEST_DB == "pgsql":
         roles = {
@@ -82,7 +84,12 @@ def iredapd_server(database_urls, database_roles):
 def test_init_db_adds_only_the_apis_own_tables(database_urls):
     created = init_databases(make_config(database_urls))
     db.release_connections()
-    assert created == {"vmail": [], "iredapd": [], "iredadmin": API_TABLES["iredadmin"]}
+    assert created == {
+        "vmail": [],
+        "iredapd": [],
+        "iredadmin": API_TABLES["iredadmin"],
+        "amavisd": [],
+    }
     assert init_databases(make_config(database_urls)) == {name: [] for name in created}
     db.release_connections()
 

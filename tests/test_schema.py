@@ -238,3 +238,38 @@ def test_an_existing_table_is_left_untouched(config, request):
         create_tables("vmail")
         db.release_connections()
         restore_pgsql_grants(request)
+
+
+@pytest.mark.mysql_only
+@pytest.mark.parametrize(
+    ("name", "tables"),
+    [("amavisd", [m._meta.table_name for m in MODELS_BY_DATABASE["amavisd"]]),
+     ("iredapd", ["greylisting", "greylisting_whitelists", "greylisting_whitelist_domains",
+                  "greylisting_whitelist_domain_spf", "greylisting_tracking"])],
+)  # fmt: skip
+def test_mariadb_tables_are_iredmails(config, name, tables):
+    """The amavisd and greylisting tables init-db makes on MariaDB, compared with those
+    iRedMail's amavisd.mysql and iRedAPD's iredapd.mysql make: columns (type, NULL, default),
+    keys and triggers (amavisd's maddr)."""
+    from tests.iredmail_schema import iredmail_databases
+
+    ours = db.DATABASES[name].obj.database
+    with iredmail_databases("mysql") as urls:
+        theirs = urls[name].rsplit("/", 1)[1]
+        connection = mysql_connection()
+        with connection.cursor() as cursor:
+
+            def describe(schema):
+                cursor.execute(
+                    "SELECT TRIGGER_NAME, EVENT_MANIPULATION, ACTION_TIMING"
+                    " FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s",
+                    (schema,),
+                )
+                triggers = set(cursor.fetchall())
+                return triggers, {
+                    table: (_columns(cursor, schema, table), _keys(cursor, schema, table))
+                    for table in tables
+                }
+
+            assert describe(ours) == describe(theirs)
+        connection.close()

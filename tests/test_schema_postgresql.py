@@ -36,12 +36,12 @@ def dbname_of(url: str) -> str:
 
 @pytest.fixture
 def iredmail_databases():
-    """Three databases made by iRedMail's own schema files (their names), dropped afterwards."""
+    """The databases made by iRedMail's own schema files (their names), dropped afterwards."""
     with iredmail_schema.iredmail_databases("pgsql") as urls:
         yield {name: dbname_of(url) for name, url in urls.items()}
 
 
-@pytest.mark.parametrize("name", ["iredadmin", "iredapd", "vmail"])
+@pytest.mark.parametrize("name", ["amavisd", "iredadmin", "iredapd", "vmail"])
 def test_init_db_makes_iredmails_tables(config, iredmail_databases, name):
     ours = dbname_of(getattr(config, f"{name}_db_url"))
     theirs = iredmail_databases[name]

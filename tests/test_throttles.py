@@ -10,7 +10,6 @@ from tests.helpers import (
     add_domain,
     add_domain_admin,
     add_mailbox,
-    add_user_rows,
     failure,
     rows,
     run_together,
@@ -18,13 +17,6 @@ from tests.helpers import (
 
 FIELDS = ("period", "msg_size", "max_msgs", "max_quota", "max_rcpts", "account", "kind",
           "priority")  # fmt: skip
-
-
-@pytest.fixture
-def accounts(admin_api):
-    add_domain("example.com")
-    add_user_rows("u@example.com")
-    return admin_api
 
 
 def throttles() -> list[dict]:

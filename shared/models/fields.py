@@ -22,6 +22,30 @@ class PerBackend(peewee.Node):
         return ctx.literal(self.by_dialect.get(dialect, self.default))
 
 
+class BackendTypeField(peewee.Field):
+    """A column whose type iRedMail's MySQL and PostgreSQL schemas spell differently."""
+
+    def __init__(self, mysql: str, postgresql: str, sqlite: str, **kwargs):
+        self.types = {"mysql": mysql, "postgresql": postgresql, "sqlite": sqlite}
+        super().__init__(**kwargs)
+
+    def ddl_datatype(self, ctx):
+        return PerBackend(self.types["sqlite"], **self.types)
+
+
+class BackendVarcharField(peewee.CharField):
+    """VARCHAR(mysql_length) on MySQL, VARCHAR(other_length) elsewhere; values are checked
+    against the shorter one (shared.models.base)."""
+
+    def __init__(self, mysql_length: int, other_length: int, **kwargs):
+        self.lengths = (mysql_length, other_length)
+        super().__init__(max_length=min(mysql_length, other_length), **kwargs)
+
+    def ddl_datatype(self, ctx):
+        mysql, other = self.lengths
+        return PerBackend(f"VARCHAR({other})", mysql=f"VARCHAR({mysql})")
+
+
 class TinyIntField(peewee.IntegerField):
     """TINYINT(1), read as an integer (the contract answers `active: 1`, not `true`)."""
 

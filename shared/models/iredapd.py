@@ -7,11 +7,14 @@ import peewee
 from shared.db import iredapd_db
 from shared.models.base import CheckedModel
 from shared.models.fields import (
+    BackendTypeField,
+    BackendVarcharField,
     PerBackend,
     UnsignedBigAutoField,
     UnsignedTinyIntField,
     bigint,
     default_sql,
+    flag,
     varchar,
 )
 
@@ -66,4 +69,102 @@ class ThrottleTracking(IredapdModel):
         postgresql_indexes = {("tid", "account"): False}
 
 
-IREDAPD_MODELS = (Throttle, ThrottleTracking)
+# -- greylisting (iRedAPD's `greylisting` plugin; spec/greylisting-mlmmj.md §2.1) -------------
+def policy_text() -> BackendVarcharField:
+    """`account` / `sender`: VARCHAR(100) on MySQL, VARCHAR(255) on PostgreSQL."""
+    return BackendVarcharField(100, 255, default="", constraints=default_sql(""))
+
+
+def small_int(default: int = 0) -> BackendTypeField:
+    """TINYINT(2) on MySQL, SMALLINT on PostgreSQL."""
+    return BackendTypeField(
+        "TINYINT(2)", "SMALLINT", "INTEGER", default=default, constraints=default_sql(default)
+    )
+
+
+def epoch(default: int = 0) -> BackendTypeField:
+    """INT(10) UNSIGNED on MySQL, BIGINT on PostgreSQL (epoch seconds)."""
+    return BackendTypeField(
+        "INT(10) UNSIGNED", "BIGINT", "INTEGER", default=default, constraints=default_sql(default)
+    )
+
+
+class Greylisting(IredapdModel):
+    """A greylisting setting: `active` 1 greylists mail to `account` from `sender`."""
+
+    id = UnsignedBigAutoField()
+    account = policy_text()
+    priority = small_int()
+    sender = policy_text()
+    sender_priority = small_int()
+    comment = varchar()
+    active = flag(1)
+
+    class Meta:
+        table_name = "greylisting"
+        indexes = ((("account", "sender"), True), (("comment",), False))
+
+
+class GreylistingWhitelist(IredapdModel):
+    id = UnsignedBigAutoField()
+    account = policy_text()
+    sender = policy_text()
+    comment = varchar()
+
+    class Meta:
+        table_name = "greylisting_whitelists"
+        indexes = ((("account", "sender"), True), (("comment",), False))
+
+
+class GreylistingWhitelistDomain(IredapdModel):
+    """Sender domains whose SPF networks iRedAPD's hourly tool whitelists."""
+
+    id = UnsignedBigAutoField()
+    domain = varchar(unique=True)
+
+    class Meta:
+        table_name = "greylisting_whitelist_domains"
+
+
+class GreylistingWhitelistDomainSpf(IredapdModel):
+    """Written by iRedAPD's SPF tool only (`comment` = `AUTO-UPDATE: <domain>`)."""
+
+    id = UnsignedBigAutoField()
+    account = policy_text()
+    sender = policy_text()
+    comment = varchar()
+
+    class Meta:
+        table_name = "greylisting_whitelist_domain_spf"
+        indexes = ((("account", "sender"), True), (("comment",), False))
+
+
+class GreylistingTracking(IredapdModel):
+    """The triplets iRedAPD has seen (written by the plugin)."""
+
+    id = UnsignedBigAutoField()
+    sender = peewee.CharField(max_length=255)
+    recipient = peewee.CharField(max_length=255)
+    client_address = peewee.CharField(max_length=40)
+    sender_domain = varchar()
+    rcpt_domain = varchar()
+    init_time = epoch()
+    block_expired = epoch()
+    record_expired = epoch()
+    blocked_count = bigint(0)
+    passed = flag(0)
+
+    class Meta:
+        table_name = "greylisting_tracking"
+        indexes = (
+            (("sender", "recipient", "client_address"), True),
+            (("sender_domain",), False),
+            (("rcpt_domain",), False),
+            (("client_address", "passed"), False),
+        )
+
+
+IREDAPD_MODELS = (
+    Throttle, ThrottleTracking, Greylisting, GreylistingWhitelist, GreylistingWhitelistDomain,
+    GreylistingWhitelistDomainSpf, GreylistingTracking,
+)  # fmt: skip

@@ -1,12 +1,12 @@
 """Writes that cross databases survive a failure between their steps (DESIGN §7).
 
 A domain or user delete, or a user rename, changes `vmail` (the main step, one transaction) and
-then every other store that keys rows by the account (`iredapd` throttles today; greylisting,
-the amavisd policies and mlmmj lists add their steps to `STORES`). No transaction spans them,
-so the operation is recorded in `iredadmin.api_pending_cascades` before its first step and
-removed after its last. Every step in another store is idempotent, and `vmail` says whether the
-main step committed (the domain, or the user's old address, is gone). An entry left by an
-interrupted operation is finished:
+then every other store that keys rows by the account (`iredapd` throttles and greylisting,
+`amavisd` spam policies and white/blacklists; mlmmj lists will add their steps to `STORES`). No
+transaction spans them, so the operation is recorded in `iredadmin.api_pending_cascades`
+before its first step and removed after its last. Every step in another store is idempotent,
+and `vmail` says whether the main step committed (the domain, or the user's old address, is
+gone). An entry left by an interrupted operation is finished:
 
 - before a create or rename takes a name it concerns, so no new account inherits an old one's
   policy rows;
@@ -24,7 +24,7 @@ import logging
 from shared.errors import ApiError
 from shared.models.iredadmin import PendingCascade
 from shared.models.vmail import Domain, Mailbox
-from shared.rules import throttles
+from shared.rules import amavisd_accounts, greylisting, throttles
 from shared.timeutil import utcnow
 
 log = logging.getLogger("mailapi.cascade")
@@ -45,6 +45,14 @@ class StoreSteps:
 
 STORES: tuple[StoreSteps, ...] = (
     StoreSteps(throttles.delete_domain_rows, throttles.delete_user_rows, throttles.rename_rows),
+    StoreSteps(
+        greylisting.delete_domain_rows, greylisting.delete_user_rows, greylisting.rename_rows
+    ),
+    StoreSteps(
+        amavisd_accounts.delete_domain_rows,
+        amavisd_accounts.delete_user_rows,
+        amavisd_accounts.rename_rows,
+    ),
 )
 
 

@@ -6,12 +6,10 @@ from shared.db import iredapd_db, lock_key, upsert
 from shared.errors import ApiError
 from shared.identity import Identity
 from shared.models.iredapd import Throttle, ThrottleTracking
-from shared.models.vmail import Domain, Mailbox
 from shared.params import Params
-from shared.rules import access
-from shared.validation import domain_of, is_domain, is_mailbox_address
+from shared.rules import policy_accounts
+from shared.rules.policy_accounts import GLOBAL_ACCOUNT
 
-GLOBAL_ACCOUNT = "@."
 PRIORITY = {"user": 100, "domain": 60, "global": 0}
 LIMITS = ("msg_size", "max_msgs", "max_quota", "max_rcpts")
 BIGINT_MAX = 2**63 - 1
@@ -22,29 +20,13 @@ ANSWERED = ("period", "msg_size", "max_msgs", "max_quota", "max_rcpts", "account
 
 def resolve_account(caller: Identity, placeholder: str) -> tuple[str, int]:
     """(`account` column value, priority) for `global`, a domain or an address; checks access."""
-    if placeholder == "global":
-        access.require_global(caller)
-        return GLOBAL_ACCOUNT, PRIORITY["global"]
-    value = placeholder.strip().lower()
-    if "@" in value:
-        if not is_mailbox_address(value):
-            raise ApiError("INVALID_MAIL", value[:300])
-        access.require_domain(caller, domain_of(value))
-        return value, PRIORITY["user"]
-    if not is_domain(value):
-        raise ApiError("INVALID_DOMAIN_NAME", value[:300])
-    access.require_domain(caller, value)
-    return "@" + value, PRIORITY["domain"]
+    resolved = policy_accounts.resolve(caller, placeholder)
+    return resolved.account, PRIORITY[resolved.scope]
 
 
 def require_account_exists(account: str) -> None:
-    if account == GLOBAL_ACCOUNT:
-        return
-    if account.startswith("@"):
-        if not Domain.select().where(Domain.domain == account[1:]).exists():
-            raise ApiError("NO_SUCH_DOMAIN", account[1:])
-    elif not Mailbox.select().where(Mailbox.username == account).exists():
-        raise ApiError("NO_SUCH_ACCOUNT", account)
+    scope = "global" if account == GLOBAL_ACCOUNT else "domain" if account[0] == "@" else "user"
+    policy_accounts.PolicyAccount(scope, account).require_exists()
 
 
 def limit_params(params: Params) -> dict[str, int]:

@@ -1,0 +1,1 @@
+"""The amavisd service: spam policies and white/blacklists (the amavisd database)."""
