@@ -308,6 +308,7 @@ def accounts(admin_api):
     return admin_api
 
 
+from tests.amavisd import amavisd, amavisd_server  # noqa: E402,F401
 from tests.dovecot import dovecot, dovecot_server  # noqa: E402,F401
 from tests.iredapd import iredapd, iredapd_server  # noqa: E402,F401
 from tests.postfix import postfix  # noqa: E402,F401  (the fixture, for every test module)
