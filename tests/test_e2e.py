@@ -246,6 +246,35 @@ def test_concurrent_throttle_posts_make_one_row(processes):
     db.release_connections()
 
 
+def test_concurrent_first_anti_spam_writes_of_one_account(processes):
+    """Racing first writes of a new account's spam policy, lists and greylisting setting: every
+    one succeeds, and the account has one `users` row, one policy, every address, one setting."""
+    _, _, _, ports = processes
+    client = Client(ports["gateway"])
+    client.login()
+    assert client.call("POST", "/api/domain/example.com")["_success"]
+    assert client.call("POST", "/api/user/u@example.com", {"password": "Us3r-Passw0rd"})["_success"]
+    calls = [("PUT", "/api/spampolicy/user/u@example.com", {"spam_score": str(n)})
+             for n in range(1, 7)]  # fmt: skip
+    calls += [("POST", "/api/wblist/inbound/blacklist/u@example.com",
+               {"addresses": f"s{n}@bad.test,@shared.test"}) for n in range(8)]  # fmt: skip
+    calls += [("POST", "/api/greylisting/u@example.com", {"status": "disable"})] * 6
+    outcomes = _concurrently(ports, client.cookie, calls)
+    assert outcomes == ["ok"] * len(calls), outcomes
+    listed = client.call("GET", "/api/wblist/inbound/blacklist/u@example.com")["_data"]
+    assert listed == sorted([f"s{n}@bad.test" for n in range(8)] + ["@shared.test"])
+    policy = client.call("GET", "/api/spampolicy/user/u@example.com")["_data"]
+    assert 1 <= policy["spam_score"] <= 6
+    from shared import db
+    from shared.models.amavisd import AmavisdUser, Policy
+    from shared.models.iredapd import Greylisting
+
+    assert AmavisdUser.select().where(AmavisdUser.email == "u@example.com").count() == 1
+    assert Policy.select().where(Policy.policy_name == "u@example.com").count() == 1
+    assert Greylisting.select().count() == 1
+    db.release_connections()
+
+
 def raw_exchange(port: int, request: bytes) -> tuple[int, dict, bytes]:
     """Send raw bytes, read the answer until the server closes: (status, headers, body)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:

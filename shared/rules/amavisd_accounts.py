@@ -9,6 +9,7 @@ link a new row to whatever policy has id 1.
 
 from __future__ import annotations
 
+from shared import db
 from shared.db import amavisd_db, like, lock_for_update
 from shared.models.amavisd import AmavisdUser, OutboundWblist, Policy, Wblist
 from shared.rules.policy_accounts import PolicyAccount
@@ -23,11 +24,12 @@ def find(account: str, lock: bool = False) -> AmavisdUser | None:
 
 
 def ensure(account: PolicyAccount) -> AmavisdUser:
-    """The account's row, made when missing (concurrent makers meet in the unique key), and
-    locked: writers of one account's rows take turns."""
-    AmavisdUser.insert(
-        email=account.account, priority=PRIORITIES[account.scope], policy_id=0
-    ).on_conflict_ignore().execute()
+    """The account's row, made when missing, and locked: writers of one account's rows take
+    turns. An upsert that rewrites nothing (not INSERT IGNORE: on MySQL that takes a shared
+    lock on the row another writer made, and two such writers then deadlock on FOR UPDATE)."""
+    row = {"email": account.account, "priority": PRIORITIES[account.scope], "policy_id": 0}
+    db.upsert(AmavisdUser, {"email": account.account}, row,
+              {AmavisdUser.priority: AmavisdUser.priority})  # fmt: skip
     return find(account.account, lock=True)
 
 
