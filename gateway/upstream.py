@@ -169,6 +169,9 @@ def _passthrough(pool, conn, response) -> Iterator[bytes]:
     try:
         while chunk := response.read1(CHUNK):
             yield chunk
+        # read1 never marks an answer with a Content-Length finished (read does): without
+        # this the connection refuses its next request (`Request-sent`).
+        response.close()
         finished = True
     finally:
         if finished:
