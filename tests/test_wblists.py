@@ -88,7 +88,7 @@ def test_each_form_is_normalised_with_its_priority(accounts):
 @pytest.mark.parametrize(
     "entry",
     ["192.0.2.*", "192.0.2", "not an address", "@", "@@x.org", "a@b", "@.-x", "1.2.3.4/33",
-     "x" * 250 + "@example.org"],
+     "x" * 250 + "@example.org", "fe80::1%eth0", "\x00", "١.٢.٣.٤", "user@*", "@.ex ample.com"],
 )  # fmt: skip
 def test_an_invalid_entry_fails_the_whole_request(accounts, entry):
     api = accounts

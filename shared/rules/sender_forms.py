@@ -57,8 +57,8 @@ def _form(value: str) -> tuple[str, str] | None:
         return ("domain", value) if is_domain(value[1:]) else None
     if "@" in value:
         return ("email", value) if is_destination_address(value) else None
-    if ":" in value or value[:1].isdigit():
-        return _ip_form(value)
+    if (":" in value or value[:1].isdigit()) and value.isascii() and "%" not in value:
+        return _ip_form(value)  # (no IPv6 scope: iRedAPD compares the client address as text)
     return None
 
 
