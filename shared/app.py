@@ -12,7 +12,7 @@ import falcon
 import peewee
 from playhouse.pool import MaxConnectionsExceeded
 
-from shared import db, identity
+from shared import db, identity, mlmmjadmin
 from shared.envelope import answer_failure
 from shared.errors import ApiError
 from shared.routes import CATALOGUE, CONVERTERS
@@ -109,7 +109,13 @@ def create_service_app(config, service: str, resources: dict[str, object]) -> fa
     if not config.internal_secret:
         raise ValueError("INTERNAL_SECRET must be set")
     db.bind_databases(config)
-    app = new_app(config, [IdentityMiddleware(config), DatabaseMiddleware()])
+    # mlmmjadmin: the lists' own calls and the cascades' (domain and user deletes, renames).
+    middleware = [
+        IdentityMiddleware(config),
+        DatabaseMiddleware(),
+        mlmmjadmin.ClientMiddleware(config),
+    ]
+    app = new_app(config, middleware)
     for route in CATALOGUE[service]:
         app.add_route(route.template, resources[route.resource])
     return app

@@ -6,7 +6,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 
-SERVICES = ("domain", "user", "alias", "throttle", "admin", "ldif", "amavisd")
+SERVICES = ("domain", "user", "alias", "throttle", "admin", "ldif", "amavisd", "mlmmj")
 
 DEFAULT_BINDS = {
     "gateway": "127.0.0.1:8080",
@@ -17,6 +17,7 @@ DEFAULT_BINDS = {
     "admin": "127.0.0.1:8085",
     "ldif": "127.0.0.1:8086",
     "amavisd": "127.0.0.1:8087",
+    "mlmmj": "127.0.0.1:8088",
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -94,6 +95,11 @@ class Config:
     # the names of the site's own ban rules (amavisd.conf's %banned_rules) beyond iRedMail's.
     amavisd_spam_subject_prefix: str = "[SPAM] "
     amavisd_ban_rules: tuple[str, ...] = ()
+    # Subscribable lists (CONTRACT §4.9): mlmmjadmin's API, the names iRedAdmin's settings use.
+    mlmmjadmin_api_base_url: str = "http://127.0.0.1:7790/api"
+    mlmmjadmin_api_auth_token: str = ""
+    mlmmjadmin_api_auth_header: str = "X-MLMMJADMIN-API-AUTH-TOKEN"
+    mlmmjadmin_api_verify_ssl: bool = False
     # Which Dovecot writes `used_quota`: on PostgreSQL, init-db creates that version's trigger.
     dovecot_version: str = "2.3"
 

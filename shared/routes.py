@@ -86,6 +86,10 @@ CATALOGUE: dict[str, tuple[Route, ...]] = {
         _route(f"{WBLIST}/global", "GET POST PUT DELETE", "wblist_global"),
         _route(f"{WBLIST}/{{account}}", "GET POST PUT DELETE", "wblist"),
     ),
+    "mlmmj": (
+        _route("/ml/{mail}", "GET POST PUT DELETE", "ml"),
+        _route("/mls/{domain}", "GET", "mls"),
+    ),
     "throttle": (
         # The literal `global` wins over the placeholder (Falcon prefers literal segments).
         _route(f"/throttle/global/{DIRECTION}", "GET POST DELETE", "throttle_global"),

@@ -20,6 +20,7 @@ from services.alias.app import create_app as create_alias
 from services.amavisd.app import create_app as create_amavisd
 from services.domain.app import create_app as create_domain
 from services.ldif.app import create_app as create_ldif
+from services.mlmmj.app import create_app as create_mlmmj
 from services.throttle.app import create_app as create_throttle
 from services.user.app import create_app as create_user
 from shared import db
@@ -51,6 +52,7 @@ SERVICE_FACTORIES = {
     "admin": create_admin_service,
     "ldif": create_ldif,
     "amavisd": create_amavisd,
+    "mlmmj": create_mlmmj,
 }
 
 
@@ -311,6 +313,7 @@ def accounts(admin_api):
 from tests.amavisd import amavisd, amavisd_server  # noqa: E402,F401
 from tests.dovecot import dovecot, dovecot_server  # noqa: E402,F401
 from tests.iredapd import iredapd, iredapd_server  # noqa: E402,F401
+from tests.mlmmjadmin import mlmmjadmin, mlmmjadmin_server  # noqa: E402,F401
 from tests.postfix import postfix  # noqa: E402,F401  (the fixture, for every test module)
 from tests.processes import environment, processes  # noqa: E402,F401
 from tests.slapd import slapd  # noqa: E402,F401

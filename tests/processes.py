@@ -3,6 +3,7 @@ that points them at the test's databases, start/stop, and a cookie-keeping HTTP 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -18,7 +19,7 @@ import urllib3
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
-PROCESSES = ("gateway", "domain", "user", "alias", "throttle", "admin", "ldif", "amavisd")
+PROCESSES = ("gateway", "domain", "user", "alias", "throttle", "admin", "ldif", "amavisd", "mlmmj")
 
 
 def free_port() -> int:
@@ -122,10 +123,9 @@ def stop(*processes: subprocess.Popen) -> None:
             process.wait()
 
 
-@pytest.fixture
-def processes(environment):
+@contextlib.contextmanager
+def running_processes(env, ports):
     """Each Procfile line as its own process (so one can be stopped and started again)."""
-    env, ports = environment
     lines = procfile()
     running = {name: start(lines[name], env) for name in PROCESSES}
     try:
@@ -134,3 +134,9 @@ def processes(environment):
         yield running, lines, env, ports
     finally:
         stop(*running.values())
+
+
+@pytest.fixture
+def processes(environment):
+    with running_processes(*environment) as started:
+        yield started

@@ -26,7 +26,7 @@ def test_the_committed_deploy_files_are_what_the_procfile_makes():
     for relative, content in files.items():
         assert (ROOT / "deploy" / relative).read_text() == content, relative
     names = {f"systemd/mailapi-{name}.service" for name in procfile_processes(ROOT / "Procfile")}
-    assert names <= set(files) and len(names) == 8
+    assert names <= set(files) and len(names) == 9
     for name in names:
         unit = files[name]
         assert "Restart=always" in unit and "NoNewPrivileges=yes" in unit

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from tests.processes import Client, start, stop, wait_for_port
+from tests.processes import Client, running_processes, start, stop, wait_for_port
 
 pytestmark = pytest.mark.e2e
 
@@ -273,6 +273,29 @@ def test_concurrent_first_anti_spam_writes_of_one_account(processes):
     assert Policy.select().where(Policy.policy_name == "u@example.com").count() == 1
     assert Greylisting.select().count() == 1
     db.release_connections()
+
+
+def test_concurrent_list_creates_keep_the_domains_limit(environment, mlmmjadmin):
+    """Subscribable lists through the real processes and mlmmjadmin: racing creates in a domain
+    allowed two lists make exactly two, rows and files."""
+    env, ports = environment
+    env.update({"MLMMJADMIN_API_BASE_URL": mlmmjadmin.url,
+                "MLMMJADMIN_API_AUTH_TOKEN": mlmmjadmin.token})  # fmt: skip
+    with running_processes(env, ports):
+        client = Client(ports["gateway"])
+        client.login()
+        assert client.call("POST", "/api/domain/example.com", {"numberOfLists": "2"})["_success"]
+        calls = [("POST", f"/api/ml/l{n}@example.com", {"owner": "o@example.org"})
+                 for n in range(8)]  # fmt: skip
+        outcomes = _concurrently(ports, client.cookie, calls)
+        assert sorted(outcomes) == ["EXCEEDED_DOMAIN_LIST_LIMIT"] * 6 + ["ok"] * 2, outcomes
+        made = client.call("GET", "/api/mls/example.com?email_only=yes")["_data"]
+        assert len(made) == 2
+        on_disk = sorted(
+            p.name + "@example.com" for p in (mlmmjadmin.spool / "example.com").iterdir()
+        )
+        assert on_disk == made
+        assert mlmmjadmin.owners(made[0]) == {"o@example.org"}
 
 
 def raw_exchange(port: int, request: bytes) -> tuple[int, dict, bytes]:

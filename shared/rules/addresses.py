@@ -5,7 +5,7 @@ from __future__ import annotations
 from shared.db import unindexed, values_present
 from shared.errors import ApiError
 from shared.identity import Identity
-from shared.models.vmail import Alias, AliasDomain, Domain, Forwarding, Mailbox
+from shared.models.vmail import Alias, AliasDomain, Domain, Forwarding, Mailbox, Maillist
 from shared.validation import domain_of
 
 
@@ -16,13 +16,20 @@ def strip_extension(address: str) -> str:
 
 
 def address_exists(address: str) -> bool:
-    """Whether the address (without +extension) is a mailbox, an alias or a forwarding source."""
+    """Whether the address (without +extension) is a mailbox, an alias, a mailing list or a
+    forwarding source."""
     address = strip_extension(address)
     return (
         Mailbox.select(Mailbox.username).where(Mailbox.username == address)
         | Alias.select(Alias.address).where(Alias.address == address)
+        | Maillist.select(Maillist.address).where(Maillist.address == address)
         | Forwarding.select(Forwarding.address).where(Forwarding.address == address)
     ).exists()
+
+
+def list_addresses():
+    """The subquery of every mlmmj list's address."""
+    return Maillist.select(Maillist.address)
 
 
 IN_CHUNK = 500  # values per IN (…) list: well under SQLite's variable limit
@@ -47,11 +54,12 @@ def hosted_domains(domains) -> dict[str, str]:
 
 
 def existing_addresses(addresses) -> set[str]:
-    """Which of these addresses are mailboxes, aliases or forwarding sources (set-based)."""
+    """Which of these addresses are mailboxes, aliases, lists or forwarding sources (set-based)."""
     addresses = set(addresses)
     return (
         values_present(Mailbox.username, addresses)
         | values_present(Alias.address, addresses)
+        | values_present(Maillist.address, addresses)
         | values_present(Forwarding.address, addresses)
     )
 

@@ -2,7 +2,8 @@
 
 A domain or user delete, or a user rename, changes `vmail` (the main step, one transaction) and
 then every other store that keys rows by the account (`iredapd` throttles and greylisting,
-`amavisd` spam policies and white/blacklists; mlmmj lists will add their steps to `STORES`). No
+`amavisd` spam policies and white/blacklists, mlmmj's list files through mlmmjadmin). A
+mailing list's delete is journaled the same way: its rows go first, then its files. No
 transaction spans them, so the operation is recorded in `iredadmin.api_pending_cascades`
 before its first step and removed after its last. Every step in another store is idempotent,
 and `vmail` says whether the main step committed (the domain, or the user's old address, is
@@ -23,13 +24,16 @@ import logging
 
 from shared.errors import ApiError
 from shared.models.iredadmin import PendingCascade
-from shared.models.vmail import Domain, Mailbox
-from shared.rules import amavisd_accounts, greylisting, throttles
+from shared.models.vmail import Domain, Mailbox, Maillist
+from shared.rules import amavisd_accounts, greylisting, mlmmj_cascades, throttles
 from shared.timeutil import utcnow
 
 log = logging.getLogger("mailapi.cascade")
 
 DELETE_DOMAIN, DELETE_USER, RENAME_USER = "delete_domain", "delete_user", "rename_user"
+# A mailing list's delete: its folder archived, or removed with the data (keep_archive=no).
+DELETE_LIST, DELETE_LIST_DATA = "delete_list", "delete_list_data"
+LIST_KINDS = (DELETE_LIST, DELETE_LIST_DATA)
 STALE_AFTER = datetime.timedelta(minutes=1)  # no request runs that long (UPSTREAM_READ_TIMEOUT)
 ABANDONED_AFTER = datetime.timedelta(minutes=10)
 
@@ -53,6 +57,11 @@ STORES: tuple[StoreSteps, ...] = (
         amavisd_accounts.delete_user_rows,
         amavisd_accounts.rename_rows,
     ),
+    StoreSteps(
+        mlmmj_cascades.delete_domain_rows,
+        mlmmj_cascades.delete_user_rows,
+        mlmmj_cascades.rename_user_rows,
+    ),
 )
 
 
@@ -66,9 +75,14 @@ class Operation:
         """What vmail shows: the domain, or the (old) address, is gone."""
         if self.kind == DELETE_DOMAIN:
             return not Domain.select().where(Domain.domain == self.account).exists()
+        if self.kind in LIST_KINDS:
+            return not Maillist.select().where(Maillist.address == self.account).exists()
         return not _mailbox_exists(self.account)
 
     def other_stores(self) -> None:
+        if self.kind in LIST_KINDS:
+            mlmmj_cascades.remove_files(self.account, keep_archive=self.kind == DELETE_LIST)
+            return
         # A renamed mailbox may have been deleted since: then its old rows go as with a delete.
         renamed = self.kind == RENAME_USER and _mailbox_exists(self.new_account)
         for store in STORES:

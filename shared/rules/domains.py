@@ -35,6 +35,7 @@ from shared.params import Params, list_change
 from shared.rules import admins, cascade
 from shared.rules.addresses import (
     forwarding_sources_to,
+    list_addresses,
     require_existing_local,
     restore_self_rows,
 )
@@ -476,8 +477,10 @@ def _delete_domain_rows(domain: str, admin: str, delete_date) -> None:
             (Forwarding.domain == domain) | (Forwarding.dest_domain == domain)
         ).execute()
         restore_self_rows(forwarders)
+        # Other domains' lists lose the domain's moderators with their files (mlmmj_lists).
         Moderator.delete().where(
-            (Moderator.domain == domain) | (Moderator.dest_domain == domain)
+            (Moderator.domain == domain)
+            | ((Moderator.dest_domain == domain) & Moderator.address.not_in(list_addresses()))
         ).execute()
         # Admin rows of the domain's own mailboxes go with them; a standalone admin whose
         # address merely ends in @domain (the `admin` table) keeps its rights.

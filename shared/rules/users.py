@@ -32,6 +32,7 @@ from shared.rules import cascade, services
 from shared.rules.addresses import (
     address_exists,
     forwarding_sources_to,
+    list_addresses,
     require_existing_local,
     restore_self_rows,
 )
@@ -519,7 +520,10 @@ def _delete_user_rows(address: str, admin: str, delete_date) -> None:
             (Forwarding.address == address) | (Forwarding.forwarding == address)
         ).execute()
         restore_self_rows(forwarders)
-        Moderator.delete().where(Moderator.moderator == address).execute()
+        # A list's moderator rows go with its files (shared/rules/mlmmj_lists.py).
+        Moderator.delete().where(
+            (Moderator.moderator == address) & Moderator.address.not_in(list_addresses())
+        ).execute()
         SenderRelayhost.delete().where(SenderRelayhost.account == address).execute()
         UsedQuota.delete().where(UsedQuota.username == address).execute()
         LastLogin.delete().where(LastLogin.username == address).execute()
@@ -547,7 +551,9 @@ def _rename_user_rows(address: str, new: str) -> None:
         Mailbox.update(username=new).where(Mailbox.username == address).execute()
         Forwarding.update(address=new).where(Forwarding.address == address).execute()
         Forwarding.update(forwarding=new).where(Forwarding.forwarding == address).execute()
-        Moderator.update(moderator=new).where(Moderator.moderator == address).execute()
+        Moderator.update(moderator=new).where(
+            (Moderator.moderator == address) & Moderator.address.not_in(list_addresses())
+        ).execute()
         for model in (SenderBccUser, RecipientBccUser):
             model.update(username=new).where(model.username == address).execute()
             model.update(bcc_address=new).where(model.bcc_address == address).execute()
