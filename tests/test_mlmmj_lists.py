@@ -154,6 +154,57 @@ def test_put_changes_the_profile_and_the_rows(lists, mlmmjadmin):
     assert lists.get(PATH).json["_data"]["name"] == "Team"  # a PUT changes only what it names
 
 
+# Each switch and the mlmmj tunable (control file) it is (mlmmj's TUNABLES); the posting flags
+# are proven with accessPolicy below.
+SWITCH_FILES = {
+    "close_list": "closedlist", "disable_subscription": "closedlistsub",
+    "disable_subscription_confirm": "nosubconfirm", "disable_digest_subscription": "nodigestsub",
+    "disable_digest_text": "nodigesttext", "disable_nomail_subscription": "nonomailsub",
+    "moderated": "moderated", "moderate_non_subscriber_post": "modnonsubposts",
+    "disable_retrieving_old_posts": "noget", "only_subscriber_can_get_old_posts": "subonlyget",
+    "disable_retrieving_subscribers": "nolistsubsemail", "disable_send_copy_to_sender": "notmetoo",
+    "notify_owner_when_sub_unsub": "notifysub", "notify_sender_when_moderated": "notifymod",
+    "disable_archive": "noarchive", "moderate_subscription": "submod",
+    "reply_to_sender": "replyto", "tocc": "tocc",
+    "if_mod_send_only_mod_moderate": "ifmodsendonlymodmoderate",
+    "disable_notify_subscription_moderated": "nosubmodmails",
+    "disable_notify_when_missing_listaddress": "notoccdenymails",
+    "disable_notify_when_access_denied": "noaccessdenymails",
+    "disable_notify_when_subscriber_only": "nosubonlydenymails",
+    "disable_notify_when_moderator_only": "nomodonlydenymails",
+    "disable_notify_when_exceeding_max_mail_size": "nomaxmailsizedenymails",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("switch", sorted(SWITCH_FILES))
+def test_each_switch_is_its_mlmmj_tunable(lists, mlmmjadmin, switch):
+    tunable = SWITCH_FILES[switch]
+    ok(lists.post(PATH, {switch: "yes"}))
+    assert mlmmjadmin.control(LIST, tunable) is not None
+    assert lists.get(PATH).json["_data"][switch] == "yes"
+    ok(lists.put(PATH, {switch: "no"}))
+    assert mlmmjadmin.control(LIST, tunable) is None
+    assert lists.get(PATH).json["_data"][switch] == "no"
+    ok(lists.put(PATH, {switch: "on"}))  # the house's boolean words
+    assert mlmmjadmin.control(LIST, tunable) is not None
+
+
+def test_list_and_text_parameters_reach_mlmmjs_files(lists, mlmmjadmin):
+    ok(lists.post(PATH, {
+        "subscription_moderators": "sm@example.org", "extra_addresses": "crew@example.com",
+        "remove_headers": "X-Spam,Received", "footer_html": "<p>bye</p>", "footer_text": "bye",
+    }))  # fmt: skip
+    assert mlmmjadmin.control(LIST, "submod").split() == ["sm@example.org"]
+    assert mlmmjadmin.control(LIST, "listaddress").split() == [LIST, "crew@example.com"]
+    assert sorted(mlmmjadmin.control(LIST, "delheaders").split()) == ["Received:", "X-Spam:"]
+    assert mlmmjadmin.control(LIST, "footer_html").strip() == "<p>bye</p>"
+    data = lists.get(PATH).json["_data"]
+    assert data["subscription_moderators"] == ["sm@example.org"]
+    assert data["moderate_subscription"] == "yes"
+    ok(lists.put(PATH, {"remove_headers": "", "extra_addresses": ""}))
+    assert lists.get(PATH).json["_data"]["remove_headers"] == []
+
+
 @pytest.mark.parametrize("policy, subonly, modonly", [
     ("public", False, False), ("domain", False, False), ("subdomain", False, False),
     ("membersonly", True, False), ("moderatorsonly", False, True),
