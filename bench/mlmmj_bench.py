@@ -13,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import tests.conftest  # noqa: E402,F401  (first, as pytest loads it: the fixtures import each other)
 from bench.common import System, add_backend_options, backend_name, login_cookie  # noqa: E402
 from bench.users_bench import Runner, fill  # noqa: E402
 from shared import db  # noqa: E402
