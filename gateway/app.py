@@ -13,6 +13,7 @@ from urllib.parse import quote
 import falcon
 
 from gateway.clients import AllowList, client_address, parse_networks
+from gateway.docs import DocsAssetResource, DocsResource, OpenApiResource
 from gateway.paths import api_relative_path
 from gateway.sessions import ApiKeys, Sessions
 from gateway.upstream import HttpTransport
@@ -214,6 +215,9 @@ def create_app(config: Config | None = None, transport=None) -> falcon.App:
     )
     app.add_route("/login", LoginResource(config, sessions))
     app.add_route("/logout", LogoutResource(config, sessions))
+    app.add_route("/openapi.json", OpenApiResource(config))
+    app.add_route("/docs", DocsResource(config))
+    app.add_route("/docs/{name}", DocsAssetResource())
     for service, routes in CATALOGUE.items():
         for route in routes:
             app.add_route(

@@ -9,24 +9,22 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from urllib.parse import parse_qsl
 
 import falcon
 import falcon.media
 
+from shared.api_params import DECLARED, LEGACY_NAMES, Endpoint
 from shared.config import FALSE_WORDS, TRUE_WORDS
 from shared.errors import ApiError
 from shared.models.base import require_fit
 from shared.validation import is_destination_address, is_domain, is_mailbox_address
 
-LEGACY_NAMES = {
-    "cn": "name",
-    "mailQuota": "quota",
-    "preferredLanguage": "language",
-    "givenName": "gn",
-    "surname": "sn",
-}
+# With MAILAPI_STRICT_PARAMS=1 (the tests, the fuzzer), reading a parameter the endpoint's
+# declaration (shared/api_params.py) lacks, or as another kind, is a fault.
+STRICT = os.environ.get("MAILAPI_STRICT_PARAMS") == "1"
 ACTIVE_WORDS = {"active", "enable", "enabled", "yes", "1"}
 DISABLED_WORDS = {"disabled", "disable", "no", "0"}
 MAX_LIST_ENTRIES = 10_000
@@ -111,10 +109,16 @@ def body_pairs(raw: bytes, content_type: str | None) -> list[tuple[str, str]]:
     raise ApiError("MALFORMED_BODY", f"unsupported content type {media_type}")
 
 
+class UndeclaredParameter(Exception):
+    """An endpoint read a parameter its declaration lacks (a fault of the code, not the client)."""
+
+
 class Params:
     """The merged parameters of one request, read through typed getters."""
 
-    def __init__(self, query: list[tuple[str, str]], body: list[tuple[str, str]]):
+    def __init__(self, query: list[tuple[str, str]], body: list[tuple[str, str]],
+                 declared: Endpoint | None = None):  # fmt: skip
+        self._kinds = {p.name: p.kind for p in declared.params} if declared else None
         merged: dict[str, list[str]] = {}
         self._sent_as: dict[str, str] = {}  # new name → the (old) name the client sent
         for source in (query, body):
@@ -137,18 +141,38 @@ class Params:
         if raw_body is None:
             raw_body = req.bounded_stream.read()
         return cls(
-            _pairs_from_query(req.query_string or ""), body_pairs(raw_body, req.content_type)
+            _pairs_from_query(req.query_string or ""),
+            body_pairs(raw_body, req.content_type),
+            DECLARED.get((req.uri_template, req.method)),
         )
 
+    def _read(self, name: str, getter: str) -> None:
+        if not STRICT or self._kinds is None:
+            return
+        kind = self._kinds.get(name)
+        if kind is None:
+            raise UndeclaredParameter(f"{name!r} is not declared for this endpoint")
+        if getter not in kind.getters:
+            raise UndeclaredParameter(f"{name!r} is declared {kind.name}, read by {getter}")
+
     def __contains__(self, name: str) -> bool:
+        self._read(name, "get_str")
         return name in self._values
 
     def names(self) -> set[str]:
         return set(self._values)
 
+    def reject_undeclared(self) -> None:
+        """INVALID_PARAM for a name the endpoint does not declare (where a misspelt name must
+        not pass for success: mlmmjadmin ignores what it does not know)."""
+        unknown = sorted(self.names() - set(self._kinds or ()))
+        if self._kinds is not None and unknown:
+            raise ApiError("INVALID_PARAM", f"unknown parameter(s): {', '.join(unknown[:5])}")
+
     def get_str(self, name: str, default=None, *, required: bool = False, column=None):
         """The value, trimmed; with `column` (the model field it is written to), INVALID_PARAM
         naming the parameter when it does not fit there."""
+        self._read(name, "get_str")
         values = self._values.get(name)
         if values is None:
             if required:
@@ -161,6 +185,7 @@ class Params:
 
     def get_int(self, name: str, default=None, *, minimum: int | None = None, maximum=None):
         """An integer; never beyond what a BIGINT column holds, whatever `maximum` says."""
+        self._read(name, "get_int")
         raw = self.get_str(name)
         if raw is None:
             return default
@@ -174,6 +199,7 @@ class Params:
         return value
 
     def get_bool(self, name: str, default=None):
+        self._read(name, "get_bool")
         raw = self.get_str(name)
         if raw is None:
             return default
@@ -186,6 +212,7 @@ class Params:
 
     def get_language(self, name: str = "language", default=None):
         """A language code (`en_US`, `de`); INVALID_LANGUAGE otherwise. Empty is returned as ''."""
+        self._read(name, "get_language")
         value = self.get_str(name)
         if value is None:
             return default
@@ -195,6 +222,7 @@ class Params:
 
     def get_status(self, name: str = "accountStatus", default=None):
         """`active`/`disabled` as 1/0."""
+        self._read(name, "get_status")
         raw = self.get_str(name)
         if raw is None:
             return default
@@ -207,6 +235,7 @@ class Params:
 
     def get_list(self, name: str, default=None, *, lower: bool = False) -> list[str] | None:
         """A comma-separated list, trimmed, duplicates dropped (order kept); empty means []."""
+        self._read(name, "get_list")
         values = self._values.get(name)
         if values is None:
             return default
@@ -221,6 +250,7 @@ class Params:
         return list(items)
 
     def get_domain_list(self, name: str, default=None):
+        self._read(name, "get_domain_list")
         items = self.get_list(name, default, lower=True)
         for item in items or ():
             if not is_domain(item):
@@ -229,6 +259,7 @@ class Params:
 
     def get_address_list(self, name: str, default=None):
         """Destination addresses (members, forwardings, BCC)."""
+        self._read(name, "get_address_list")
         items = self.get_list(name, default, lower=True)
         for item in items or ():
             if not is_destination_address(item):
@@ -237,6 +268,7 @@ class Params:
 
     def get_address(self, name: str, default=None):
         """One destination address; an empty value is returned as ''."""
+        self._read(name, "get_address")
         raw = self.get_str(name)
         if raw is None:
             return default

@@ -8,7 +8,11 @@ import dataclasses
 import os
 import uuid
 
-import pymysql
+# Every parameter an endpoint reads must be declared (shared/api_params.py): set before the
+# project's modules are imported, and inherited by the processes the tests start.
+os.environ.setdefault("MAILAPI_STRICT_PARAMS", "1")
+
+import pymysql  # noqa: E402
 import pytest
 import webtest
 from playhouse import db_url

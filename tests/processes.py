@@ -124,10 +124,12 @@ def stop(*processes: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def running_processes(env, ports):
-    """Each Procfile line as its own process (so one can be stopped and started again)."""
+def running_processes(env, ports, logs: Path | None = None):
+    """Each Procfile line as its own process (so one can be stopped and started again); with
+    `logs`, each writes `<logs>/<name>.log`."""
     lines = procfile()
-    running = {name: start(lines[name], env) for name in PROCESSES}
+    running = {name: start(lines[name], env, logs / f"{name}.log" if logs else None)
+               for name in PROCESSES}  # fmt: skip
     try:
         for port in ports.values():
             wait_for_port(port)

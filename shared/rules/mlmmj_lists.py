@@ -14,6 +14,7 @@ import uuid
 
 import peewee
 
+from shared.api_params import ML_SWITCHES
 from shared.db import insert_rows, lock_for_update, vmail_db
 from shared.errors import ApiError
 from shared.mlmmjadmin import client
@@ -25,30 +26,8 @@ from shared.rules.users import locked_domain, require_free_address
 from shared.timeutil import utcnow
 from shared.validation import domain_of
 
-# mlmmjadmin's switches, passed to it as `yes`/`no` (its own names).
-SWITCHES = (
-    "close_list", "only_moderator_can_post", "only_subscriber_can_post", "disable_subscription",
-    "disable_subscription_confirm", "disable_digest_subscription", "disable_digest_text",
-    "disable_nomail_subscription", "moderated", "moderate_non_subscriber_post",
-    "disable_retrieving_old_posts", "only_subscriber_can_get_old_posts",
-    "disable_retrieving_subscribers", "disable_send_copy_to_sender",
-    "notify_owner_when_sub_unsub", "notify_sender_when_moderated", "disable_archive",
-    "moderate_subscription",
-    # beyond the vendor's table: mlmmjadmin's other switches
-    "reply_to_sender", "tocc", "if_mod_send_only_mod_moderate",
-    "disable_notify_subscription_moderated", "disable_notify_when_missing_listaddress",
-    "disable_notify_when_access_denied", "disable_notify_when_subscriber_only",
-    "disable_notify_when_moderator_only", "disable_notify_when_exceeding_max_mail_size",
-)  # fmt: skip
 ADDRESS_LISTS = ("owner", "moderators", "subscription_moderators", "extra_addresses")
 TEXTS = ("subject_prefix", "footer_text", "footer_html")
-SQL_PARAMS = ("name", "accountStatus", "accessPolicy", "is_newsletter", "newsletter_description",
-              "max_message_size", "maxMailSize")  # fmt: skip
-MLMMJ_PARAMS = (*SWITCHES, *ADDRESS_LISTS, *TEXTS, "custom_headers", "remove_headers")
-PROFILE_PARAMS = frozenset((*SQL_PARAMS, *MLMMJ_PARAMS))
-CREATE_PARAMS = PROFILE_PARAMS | {"subscribers", "require_confirm", "subscription"}
-UPDATE_PARAMS = PROFILE_PARAMS | {
-    "add_subscribers", "remove_subscribers", "require_confirm", "subscription"}  # fmt: skip
 SUBSCRIPTIONS = ("normal", "digest", "nomail")
 
 # What a new list gets beyond mlmmjadmin's own defaults (CONTRACT §4.9: the vendor's
@@ -70,14 +49,6 @@ SQL_COLUMNS = (
 
 def _yes(value: bool) -> str:
     return "yes" if value else "no"
-
-
-def _reject_unknown(params: Params, allowed: frozenset) -> None:
-    """mlmmjadmin ignores a name it does not know (a misspelt `add_subscribers` on the profile
-    succeeds silently); the API refuses it."""
-    unknown = sorted(params.names() - allowed)
-    if unknown:
-        raise ApiError("INVALID_PARAM", f"unknown parameter(s): {', '.join(unknown[:5])}")
 
 
 @dataclasses.dataclass
@@ -152,7 +123,7 @@ def parse_profile(params: Params, current_policy: str | None = None) -> Change:
     policy = _policy_and_flags(params, current_policy, fields)
     if policy is not None:
         columns["accesspolicy"] = policy
-    for name in SWITCHES:
+    for name in ML_SWITCHES:
         if name in params and name not in fields:
             fields[name] = _yes(params.get_bool(name))
     lists = {name: params.get_address_list(name) for name in ADDRESS_LISTS if name in params}
@@ -216,7 +187,7 @@ def _files_exist(address: str) -> bool:
 
 
 def create(address: str, params: Params) -> None:
-    _reject_unknown(params, CREATE_PARAMS)
+    params.reject_undeclared()
     change = parse_profile(params)
     subscribers = params.get_address_list("subscribers", [])
     subscription = _subscription(params)
@@ -276,7 +247,7 @@ def update(address: str, params: Params) -> None:
     """SQL and files in step: the transaction commits after mlmmjadmin accepted every change.
     Each mlmmjadmin call sets values (never toggles), so a retry of a PUT that failed half-way
     converges."""
-    _reject_unknown(params, UPDATE_PARAMS)
+    params.reject_undeclared()
     add = params.get_address_list("add_subscribers", [])
     everyone = params.get_list("remove_subscribers", [], lower=True) == ["all"]
     # ALL: mlmmjadmin's word for every subscriber
