@@ -9,6 +9,9 @@ envelope, with HTTP 200 (API_ERROR_STATUS=compat) or the code's status (rest).
 from __future__ import annotations
 
 import re
+import shlex
+import urllib.parse
+from pathlib import Path
 
 from shared.api_params import ENDPOINTS, GATEWAY_ROUTES, UNAUTHENTICATED, Endpoint
 from shared.errors import ERROR_CODES
@@ -34,6 +37,66 @@ TAGS = {
     "gateway": "Sessions and this document",
 }  # fmt: skip
 BODY_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def curl_lines(text: str) -> list[str]:
+    """The README's curl commands, continuation lines joined, comments dropped."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    found = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if line.startswith("curl ") and "http://" in line:
+            found.append(line.split("  #", 1)[0].split(" | ", 1)[0].strip())
+    return found
+
+
+def parse_curl(line: str) -> tuple[str, str, dict[str, str]]:
+    """(method, API path, parameters) of a README curl command."""
+    words = shlex.split(line)
+    method, url, params = "GET", "", {}
+    for i, word in enumerate(words):
+        if word == "-X":
+            method = words[i + 1]
+        elif word.startswith("http://"):
+            url = word
+        elif word in ("-d", "--data-urlencode"):
+            params.update(urllib.parse.parse_qsl(words[i + 1], keep_blank_values=True))
+    parts = urllib.parse.urlsplit(url)
+    params.update(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+    return method, parts.path, params
+
+
+def match_path(paths, path: str) -> str | None:
+    """The document path a concrete path is an instance of (literal segments win)."""
+    best = None
+    for template in paths:
+        pattern = "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            literals = template.count("/") - template.count("{")
+            if best is None or literals > best[0]:
+                best = (literals, template)
+    return best[1] if best else None
+
+
+def _add_examples(paths: dict, text: str) -> None:
+    """The README's curl lines as each operation's code samples, the first one's parameters as
+    its example."""
+    for line in curl_lines(text):
+        method, path, params = parse_curl(line)
+        template = match_path(paths, path)
+        operation = paths.get(template, {}).get(method.lower()) if template else None
+        if operation is None:
+            continue
+        samples = operation.setdefault("x-codeSamples", [])
+        samples.append({"lang": "Shell", "label": "curl", "source": line})
+        if len(samples) > 1 or not params:
+            continue
+        for media in operation.get("requestBody", {}).get("content", {}).values():
+            media["example"] = params
+        for parameter in operation["parameters"]:
+            if parameter["in"] == "query" and parameter["name"] in params:
+                parameter["example"] = params[parameter["name"]]
 
 
 def _path_parameters(template: str) -> list[dict]:
@@ -66,15 +129,32 @@ def _param_schema(param) -> dict:
     return schema
 
 
+ANSWERS = {
+    "object": ("ObjectAnswer", {"type": "object"}),
+    "array": ("ArrayAnswer", {"type": "array", "items": {}}),
+    "any": ("AnyAnswer", {}),
+}
+
+
+def _success_schema(data: dict | None) -> dict:
+    properties = {
+        "_success": {"const": True},
+        "_total": {"type": "integer"},
+        "_next": {"type": ["string", "null"]},
+        "_warnings": {"type": "array", "items": {"type": "string"}},
+    }
+    if data is not None:
+        properties["_data"] = data
+    return {"type": "object", "required": ["_success", *(["_data"] if data is not None else [])],
+            "properties": properties}  # fmt: skip
+
+
 def _answer_schema(endpoint: Endpoint) -> dict:
-    if endpoint.answer is None:
+    if endpoint.answer not in ANSWERS:
         return {"$ref": "#/components/schemas/Envelope"}
-    data = {"object": {"type": "object"}, "array": {"type": "array"}}.get(endpoint.answer, {})
-    return {"oneOf": [
-        {"allOf": [{"$ref": "#/components/schemas/Success"},
-                   {"type": "object", "properties": {"_data": data}}]},
-        {"$ref": "#/components/schemas/Failure"},
-    ]}  # fmt: skip
+    name = ANSWERS[endpoint.answer][0]
+    return {"oneOf": [{"$ref": f"#/components/schemas/{name}"},
+                      {"$ref": "#/components/schemas/Failure"}]}  # fmt: skip
 
 
 def _operation(service: str, resource: str, method: str, template: str) -> dict:
@@ -128,14 +208,8 @@ def _components(cookie: str) -> dict:
         "schemas": {
             "Envelope": {"oneOf": [{"$ref": "#/components/schemas/Success"},
                                    {"$ref": "#/components/schemas/Failure"}]},
-            "Success": {
-                "type": "object", "required": ["_success"],
-                "properties": {
-                    "_success": {"const": True}, "_data": {},
-                    "_total": {"type": "integer"}, "_next": {"type": ["string", "null"]},
-                    "_warnings": {"type": "array"},
-                },
-            },
+            "Success": _success_schema(None),
+            **{name: _success_schema(data) for name, data in ANSWERS.values()},
             "Failure": {
                 "type": "object", "required": ["_success", "_msg"],
                 "additionalProperties": False,
@@ -167,6 +241,8 @@ def document(config) -> dict:
         item = paths.setdefault(_openapi_path(prefix, template), {})
         for method in methods:
             item[method.lower()] = _operation(service, resource, method, template)
+    if README.exists():
+        _add_examples(paths, README.read_text())
     return {
         "openapi": "3.1.0",
         "info": {

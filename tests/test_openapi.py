@@ -109,3 +109,22 @@ def test_the_docs_page_and_its_files_are_served_from_the_package(api):
     assert api.get("/api/docs/swagger-ui.css").content_type == "text/css"
     assert api.get("/api/docs/../../etc/passwd", expect_errors=True).json["_success"] is False
     assert api.get("/api/docs/index.html").json["_msg"] == "NOT_FOUND"
+
+
+def test_every_readme_curl_line_is_a_documented_call_and_an_example(served):
+    from shared.api_params import LEGACY_NAMES
+    from shared.openapi import README, curl_lines, match_path, parse_curl
+
+    lines = curl_lines(README.read_text())
+    assert len(lines) > 50
+    for line in lines:
+        method, path, params = parse_curl(line)
+        template = match_path(served["paths"], path)
+        assert template and method.lower() in served["paths"][template], line
+        operation = served["paths"][template][method.lower()]
+        names = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
+        for media in operation.get("requestBody", {}).get("content", {}).values():
+            names |= set(media["schema"]["properties"])
+        used = {LEGACY_NAMES.get(name, name) for name in params}
+        assert used <= names, (line, used - names)
+        assert line in [s["source"] for s in operation["x-codeSamples"]]
