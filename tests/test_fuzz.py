@@ -40,7 +40,7 @@ def _schemathesis(port: int, header: str, tmp_path: Path) -> tuple[int, str]:
 
 def test_the_fuzzer_finds_nothing(environment, tmp_path):
     if TEST_DB != "sqlite":
-        pytest.skip("the fuzzer runs on SQLite (CONTRACT: the embedded default)")
+        pytest.skip("the fuzzer runs once, in the SQLite suite (the embedded default)")
     env, ports = environment
     logs = tmp_path / "logs"
     logs.mkdir()
