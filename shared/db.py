@@ -6,6 +6,7 @@ import contextlib
 import datetime
 import functools
 import operator
+import time
 from urllib.parse import urlparse
 
 import MySQLdb
@@ -200,6 +201,37 @@ def like(field, pattern: str):
     (peewee's LIKE is GLOB on SQLite, and its ILIKE cannot take PostgreSQL's bytea). The
     pattern goes through the field's `db_value`."""
     return peewee.Expression(field, "like", pattern)  # lower case: not in peewee's op map
+
+
+DEADLOCK_ERRNOS = {1213}  # MySQL/MariaDB: ER_LOCK_DEADLOCK
+DEADLOCK_SQLSTATES = {"40P01", "40001"}  # PostgreSQL: deadlock_detected, serialization_failure
+
+
+def is_deadlock(exc: Exception) -> bool:
+    """Whether a (peewee-wrapped) database error is a deadlock the server resolved by rolling
+    this transaction back: the whole transaction can simply run again."""
+    original = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+    if getattr(original, "sqlstate", None) in DEADLOCK_SQLSTATES:
+        return True
+    return bool(original.args) and original.args[0] in DEADLOCK_ERRNOS
+
+
+def in_transaction_retried(database, work, attempts: int = 4):
+    """`work()` in one transaction of `database`, run again (a few times, briefly apart) when
+    the server chose it as a deadlock's victim; for set-based writes that lock rows other
+    accounts' writes share (amavisd's `mailaddr`). Inside another transaction it runs once: a
+    deadlock rolls the outer one back too, and only its caller can run that again."""
+    if database.in_transaction():
+        attempts = 1
+    for attempt in range(attempts):
+        try:
+            with database.atomic():
+                return work()
+        except peewee.OperationalError as exc:
+            if attempt + 1 == attempts or not is_deadlock(exc):
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    return None
 
 
 def lock_for_update(query):
@@ -427,8 +459,9 @@ def insert_rows(model, fields: tuple, rows, ignore_duplicates: bool = False) -> 
             "sqlite": ("INSERT OR IGNORE INTO", ""),
         }[backend(database)]
     cursor = database.cursor()
-    try:
-        cursor.executemany(f"{verb} {table} ({names}) VALUES ({marks}){tail}", rows)
+    try:  # the driver's errors as peewee's (IntegrityError, OperationalError), as elsewhere
+        with peewee.__exception_wrapper__:
+            cursor.executemany(f"{verb} {table} ({names}) VALUES ({marks}){tail}", rows)
     finally:
         cursor.close()
 

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from shared import db
 from shared.models.amavisd import AmavisdUser, MailAddr, OutboundWblist, Wblist
 from tests.conftest import login
 from tests.helpers import (
@@ -16,6 +17,7 @@ from tests.helpers import (
     failure,
     ok,
     rows,
+    run_together,
 )
 
 BASE = "/api/wblist"
@@ -170,3 +172,27 @@ def test_five_thousand_addresses_in_one_post(accounts):
     ok(api.post(f"{BASE}/inbound/whitelist/u@example.com", {"addresses": ",".join(addresses)}))
     assert api.get(url).json["_data"] == []
     assert len(inbound_rows()) == 5000
+
+
+def test_concurrent_posts_of_one_address_to_many_accounts(accounts):
+    """Many users blacklisting the same sender at once (found by bench/antispam_bench.py on
+    MariaDB: INSERT IGNORE of one new mailaddr row in racing transactions deadlocked, and the
+    driver's error was not mapped, so the loser answered INTERNAL_ERROR)."""
+    for n in range(12):
+        add_mailbox(f"r{n}@example.com")
+    answers = []
+
+    def post(n):
+        path = f"{BASE}/inbound/blacklist/r{n}@example.com"
+        return lambda: answers.append(
+            accounts.post(path, {"addresses": f"x@bad.test,@bad.test,s{n % 3}@bad.test"}).json
+        )
+
+    for _ in range(3):  # a few rounds: each one races on new and on existing mailaddr rows
+        answers.clear()
+        run_together(*(post(n) for n in range(12)), timeout=60)
+        assert answers == [{"_success": True}] * 12, answers
+        Wblist.delete().execute()
+        MailAddr.delete().execute()
+        db.release_connections()
+    assert accounts.get(f"{BASE}/inbound/blacklist/r0@example.com").json["_success"]

@@ -71,18 +71,27 @@ def _delete(direction: str, user_id: int, address_ids: list[int] | None, wb: str
 
 
 def add(account: PolicyAccount, direction: str, listname: str, addresses: dict[str, str]):
-    """Put the addresses ({text: form}) on the list, off the other one; in one transaction."""
+    """Put the addresses ({text: form}) on the list, off the other one; in one transaction.
+
+    The `mailaddr` rows are shared by every account listing the same sender: they are made
+    first, committed on their own (an unused one is harmless; iRedAdmin's cleanup removes
+    them), so that racing writes of one sender for many accounts do not deadlock on making it;
+    a deadlock left is retried."""
     if not addresses:
         return
-    with amavisd_db.atomic():
+    db.in_transaction_retried(amavisd_db, lambda: _address_ids(addresses, create=True))
+
+    def write():
         user = amavisd_accounts.ensure(account)
-        ids = _address_ids(addresses, create=True)
+        ids = _address_ids(addresses, create=True)  # one removed in between comes back
         _delete(direction, user.id, ids, None)
         table, _, _ = _columns(direction)
         wb = LISTS[listname]
         rows = [(user.id, i, wb) if direction == "inbound" else (i, user.id, wb) for i in ids]
         for part in _chunks(rows):
             db.insert_rows(table, ("rid", "sid", "wb"), part)
+
+    db.in_transaction_retried(amavisd_db, write)
 
 
 def remove(account: PolicyAccount, direction: str, listname: str, addresses: dict[str, str]):
