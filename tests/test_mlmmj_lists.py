@@ -461,3 +461,22 @@ def test_postfix_routes_the_list_to_mlmmj_while_it_is_active(lists, postfix, con
     ok(lists.delete(PATH))
     assert postfix.lookup("transport_maps_maillist", LIST) is None
     assert resolver.first("transport_maps", LIST, "example.com") == ["dovecot"]
+
+
+def test_renaming_onto_an_address_that_already_owns_the_list(people, mlmmjadmin):
+    """boss@other.test already owns both lists; u@example.com is renamed within its domain to
+    an address that also owns one: the list keeps one owner row per address."""
+    ok(
+        people.put(
+            PATH,
+            {"owner": "u@example.com,v@example.com", "moderators": "u@example.com,v@example.com"},
+        )
+    )
+    ok(people.post("/api/user/u@example.com/change_email/v@example.com"))
+    assert mlmmjadmin.owners(LIST) == owners_rows() == {"v@example.com"}
+    assert mlmmjadmin.moderators(LIST) == moderator_rows() == {"v@example.com"}
+
+
+def test_a_newsletter_description_must_fit_its_column(lists):
+    answer = lists.post(PATH, {"newsletter_description": "x" * 70_000})
+    assert failure(answer) == "INVALID_PARAM" and list_row() is None

@@ -126,6 +126,18 @@ def rename_user_rows(old: str, new: str) -> None:
         _change("POST", target, add)
         _change("POST", target, {"remove_subscribers": old})
     with vmail_db.atomic():
+        # A list the new address already owns or moderates keeps that one row.
+        # (read first: MariaDB refuses a DELETE whose subquery reads the same table)
+        owned_by_new = [r.address for r in MaillistOwner.select(MaillistOwner.address).where(
+            MaillistOwner.owner == new)]  # fmt: skip
+        MaillistOwner.delete().where(
+            (MaillistOwner.owner == old) & MaillistOwner.address.in_(owned_by_new)
+        ).execute()
+        moderated_by_new = [r.address for r in Moderator.select(Moderator.address).where(
+            Moderator.moderator == new)]  # fmt: skip
+        Moderator.delete().where(
+            (Moderator.moderator == old) & Moderator.address.in_(moderated_by_new)
+        ).execute()
         MaillistOwner.update(owner=new, dest_domain=domain_of(new)).where(
             MaillistOwner.owner == old
         ).execute()

@@ -114,7 +114,9 @@ def parse_profile(params: Params, current_policy: str | None = None) -> Change:
     if "is_newsletter" in params:
         columns["is_newsletter"] = int(params.get_bool("is_newsletter"))
     if "newsletter_description" in params:
-        columns["description"] = params.get_str("newsletter_description")
+        columns["description"] = params.get_str(
+            "newsletter_description", column=Maillist.description
+        )
     size_name = "max_message_size" if "max_message_size" in params else "maxMailSize"
     size = params.get_int(size_name, None, minimum=0)
     if size is not None:
