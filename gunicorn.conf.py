@@ -10,6 +10,12 @@ worker_class = "shared.worker.ApiWorker"
 limit_request_line = 0
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# Each thread holds at most one connection per database. With fewer connections than threads,
+# threads wait for them, and two requests taking two databases in opposite orders (a session,
+# then its admin; an account, then the audit log) wait on each other until DB_POOL_TIMEOUT
+# ends both: DATABASE_UNAVAILABLE under load. So a process never starts that way.
+if int(os.environ.get("DB_POOL_SIZE", "8")) < threads:
+    raise SystemExit("DB_POOL_SIZE must be at least GUNICORN_THREADS")
 # The app is built in each worker, so no database connection exists before the fork.
 preload_app = False
 # Five masters run side by side: a shared default control socket path would clash.

@@ -161,13 +161,15 @@ def open_database(url: str, pool_size: int = 8, pool_timeout: int = 10) -> peewe
 
 
 def bind_databases(config) -> None:
-    """Point the proxies at the configured databases (kept when already bound there)."""
+    """Point the proxies at the configured databases (kept when already bound there with the
+    same pool size)."""
     urls = config.database_urls()
     for name, proxy in DATABASES.items():
-        if getattr(proxy.obj, "mailapi_url", None) == urls[name]:
+        binding = (urls[name], config.db_pool_size)
+        if getattr(proxy.obj, "mailapi_binding", None) == binding:
             continue
         database = open_database(urls[name], config.db_pool_size, config.db_pool_timeout)
-        database.mailapi_url = urls[name]
+        database.mailapi_binding = binding
         if isinstance(proxy.obj, PooledDatabase):
             proxy.obj.close_all()  # a rebound proxy's old pool would keep its connections open
         proxy.initialize(database)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from shared.deploy import Layout, deploy_files, procfile_processes, supervisor_programs
-from tests.processes import ROOT, Client, free_port, stop, wait_for_port
+from tests.processes import PROCESSES, ROOT, Client, free_port, stop, wait_for_port
 from tests.processes import api_settings as settings_for
 
 VENV_BIN = str(Path(sys.executable).parent)
@@ -151,3 +151,18 @@ def test_supervisord_restarts_a_killed_service_and_only_envelopes_answer_meanwhi
         assert set(answers) <= {True, "SERVICE_UNAVAILABLE"}, answers
         what = "master and workers" if with_workers else "master"
         print(f"killed the {what}: back in {seconds:.2f} s, {len(answers)} answers: {set(answers)}")
+
+
+@pytest.mark.parametrize("pool, refused", [("4", True), ("8", False)])
+def test_gunicorn_refuses_fewer_connections_per_pool_than_threads(config, pool, refused):
+    """Threads waiting for each other's connections in two databases deadlock until the pool
+    timeout, so a process with DB_POOL_SIZE below GUNICORN_THREADS never starts."""
+    ports = dict.fromkeys(["gateway", *PROCESSES[1:]], 0)
+    env = {**os.environ, **settings_for(config, ports), "DB_POOL_SIZE": pool}
+    command = [f"{VENV_BIN}/gunicorn", "--check-config", "-c", "gunicorn.conf.py"]
+    checked = subprocess.run(
+        [*command, "gateway.app:get_app()"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (checked.returncode != 0) is refused, checked.stderr
+    assert ("DB_POOL_SIZE must be at least GUNICORN_THREADS" in checked.stderr) is refused

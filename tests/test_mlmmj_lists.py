@@ -303,7 +303,8 @@ def test_domain_list_limit(lists, mlmmjadmin):
     assert not mlmmjadmin.exists("b@example.com")
 
 
-def test_the_limit_holds_under_concurrent_creates(lists, mlmmjadmin):
+def test_the_limit_holds_under_concurrent_creates(make_api, lists, mlmmjadmin):
+    lists = login(make_api(db_pool_size=6, **mlmmjadmin.overrides()))  # a pool per thread
     ok(lists.put("/api/domain/example.com", {"numberOfLists": "2"}))
     answers = {}
 

@@ -174,10 +174,12 @@ def test_five_thousand_addresses_in_one_post(accounts):
     assert len(inbound_rows()) == 5000
 
 
-def test_concurrent_posts_of_one_address_to_many_accounts(accounts):
+def test_concurrent_posts_of_one_address_to_many_accounts(make_api, accounts):
     """Many users blacklisting the same sender at once (found by bench/antispam_bench.py on
     MariaDB: INSERT IGNORE of one new mailaddr row in racing transactions deadlocked, and the
-    driver's error was not mapped, so the loser answered INTERNAL_ERROR)."""
+    driver's error was not mapped, so the loser answered INTERNAL_ERROR). The pools are as wide
+    as the threads, as gunicorn.conf.py requires of a real process."""
+    accounts = login(make_api(db_pool_size=12))
     for n in range(12):
         add_mailbox(f"r{n}@example.com")
     answers = []
