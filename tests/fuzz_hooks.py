@@ -6,7 +6,9 @@ import schemathesis
 
 @schemathesis.check
 def no_internal_error(ctx, response, case):
-    if not response.headers.get("Content-Type", [""])[0].startswith("application/json"):
+    # schemathesis keeps the headers under lower-case names (reading "Content-Type" found none,
+    # so this check passed everything until a planted INTERNAL_ERROR showed it)
+    if not response.headers.get("content-type", [""])[0].startswith("application/json"):
         return None
     body = response.json()
     if not isinstance(body, dict) or body.get("_success") not in (True, False):

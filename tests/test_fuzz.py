@@ -57,3 +57,26 @@ def test_the_fuzzer_finds_nothing(environment, tmp_path):
         assert count > 0 and not failure, failure[-6000:]
     for log in logs.iterdir():
         assert "Traceback" not in log.read_text(), (log.name, log.read_text()[-4000:])
+
+
+@pytest.mark.parametrize(("body", "refused"), [
+    (b'{"_success": true, "_data": {}}', False),
+    (b'{"_success": false, "_msg": "NO_SUCH_DOMAIN"}', False),
+    (b'{"_success": false, "_msg": "INTERNAL_ERROR"}', True),
+    (b'{"ok": 1}', True),
+])  # fmt: skip
+def test_the_fuzzers_own_check_refuses_internal_errors_and_other_shapes(body, refused):
+    """The check reads schemathesis's answer as schemathesis builds it (a check that read
+    "Content-Type" under that name saw no JSON answer, so it passed everything)."""
+    import requests
+    from schemathesis.core.transport import Response
+
+    from tests.fuzz_hooks import no_internal_error
+
+    request = requests.Request("GET", "http://127.0.0.1/api/domains").prepare()
+    answer = Response(200, {"Content-Type": ["application/json"]}, body, request, 0.01, True)
+    if refused:
+        with pytest.raises(AssertionError):
+            no_internal_error(None, answer, None)
+    else:
+        assert no_internal_error(None, answer, None) is None
