@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 
 import falcon.testing
 import pytest
 
+from gateway.sessions import AUTH_CACHE_SECONDS
 from services.domain.app import create_app as create_domain
 from shared import db, identity
 from shared.models.iredadmin import LoginFailure, Session, Setting
@@ -239,10 +241,15 @@ def test_activity_slides_the_session(admin_api, config):
 
 
 def _age_session(seconds: float) -> None:
-    """Move the session's last activity `seconds` into the past (time passing, without a wait)."""
+    """Move the session's last activity `seconds` into the past (time passing, with only a short
+    wait). Time passing also ends what a gateway keeps of the session (AUTH_CACHE_SECONDS): kept,
+    the unaged copy would answer the next request without refreshing the aged row, which then
+    expired after the next aging (seen in CI under load, when a request came within the cache
+    time of the one before)."""
     atime = Session.select().first().atime
     Session.update(atime=atime - datetime.timedelta(seconds=seconds)).execute()
     db.release_connections()
+    time.sleep(AUTH_CACHE_SECONDS + 0.05)
 
 
 @pytest.mark.parametrize(("timeout", "every"), [(20, 12), (3, 2), (1800, 900)])
