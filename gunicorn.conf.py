@@ -2,6 +2,8 @@
 
 import os
 
+from shared.config import Config
+
 # Threaded workers: every process waits on I/O (the database, or the services). ApiWorker is
 # gunicorn's gthread worker that answers the JSON envelope even for what it refuses itself.
 worker_class = "shared.worker.ApiWorker"
@@ -14,7 +16,7 @@ threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # threads wait for them, and two requests taking two databases in opposite orders (a session,
 # then its admin; an account, then the audit log) wait on each other until DB_POOL_TIMEOUT
 # ends both: DATABASE_UNAVAILABLE under load. So a process never starts that way.
-if int(os.environ.get("DB_POOL_SIZE", "8")) < threads:
+if Config.from_env().db_pool_size < threads:  # the app's own reading of DB_POOL_SIZE
     raise SystemExit("DB_POOL_SIZE must be at least GUNICORN_THREADS")
 # The app is built in each worker, so no database connection exists before the fork.
 preload_app = False

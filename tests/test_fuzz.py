@@ -14,7 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
+from schemathesis.core.transport import Response
 
+from tests.fuzz_hooks import no_internal_error
 from tests.processes import Client, running_processes
 from tests.upstream import TEST_DB
 
@@ -68,11 +71,6 @@ def test_the_fuzzer_finds_nothing(environment, tmp_path):
 def test_the_fuzzers_own_check_refuses_internal_errors_and_other_shapes(body, refused):
     """The check reads schemathesis's answer as schemathesis builds it (a check that read
     "Content-Type" under that name saw no JSON answer, so it passed everything)."""
-    import requests
-    from schemathesis.core.transport import Response
-
-    from tests.fuzz_hooks import no_internal_error
-
     request = requests.Request("GET", "http://127.0.0.1/api/domains").prepare()
     answer = Response(200, {"Content-Type": ["application/json"]}, body, request, 0.01, True)
     if refused:
