@@ -274,11 +274,23 @@ def test_domain_admin_cannot_create_or_delete(domain_admin_api):
 
 
 class StatementCounter(logging.Handler):
+    """Counts the SQL statements peewee runs, leaving out the gateway's authentication.
+
+    The gateway reads the session and the identity again whenever its short cache has run out
+    (under CI load that can fall between two requests of a test), and the pool's own messages are
+    not statements; neither is part of what a delete costs.
+    """
+
     def __init__(self):
         super().__init__(logging.DEBUG)
         self.count = 0
 
     def emit(self, record):
+        if record.name != "peewee" or not isinstance(record.msg, tuple):
+            return
+        sql = record.msg[0]
+        if "sessions" in sql or "UNION ALL" in sql:
+            return
         self.count += 1
 
 
@@ -286,8 +298,6 @@ def _statements_to_delete(admin_api, mailboxes: int) -> int:
     add_domain("big.org")
     for n in range(mailboxes):
         add_mailbox(f"user{n}@big.org")
-    # The session was just read (the gateway keeps it for AUTH_CACHE_SECONDS): the count below
-    # is the delete's own statements either way.
     assert admin_api.get("/api/domain/big.org").json["_success"]
     counter = StatementCounter()
     logger = logging.getLogger("peewee")
