@@ -6,6 +6,7 @@ import contextlib
 import datetime
 import functools
 import operator
+import re
 import time
 from urllib.parse import urlparse
 
@@ -15,7 +16,6 @@ import MySQLdb.converters
 import MySQLdb.cursors
 import peewee
 import psycopg
-import pymysql.constants.SERVER_STATUS
 from playhouse import db_url
 from playhouse.pool import (
     PooledDatabase,
@@ -92,15 +92,54 @@ def is_postgresql(database) -> bool:
 POSTGRESQL_SCHEMES = ("postgres", "postgresql", "postgres+pool", "postgresql+pool")
 
 
-class MySQLPool(PooledMySQLDatabase):
-    """peewee's MySQL pool, without the ROLLBACK round trip per returned connection when no
-    transaction is open (PyMySQL keeps the server's status flags of the last answer; peewee
-    cannot ask PyMySQL and always rolls back)."""
+class _MySQLClientDatabase(peewee.MySQLDatabase):
+    """peewee's MySQL database, connecting with mysqlclient."""
+
+    def _connect(self):
+        params = dict(self.connect_params)
+        if "passwd" in params:
+            params["password"] = params.pop("passwd")
+        return MySQLdb.connect(database=self.database, autocommit=True, **params)
+
+
+class MySQLPool(PooledMySQLDatabase, _MySQLClientDatabase):
+    """peewee's MySQL pool on mysqlclient (libmariadb's C protocol and row parser) instead of
+    PyMySQL: PyMySQL parsed each of a profile's ~70 column descriptors in Python, three
+    quarters of a single-account read's CPU (1.34 ms of it in-process; see
+    bench/profile_service.py).
+
+    A connection goes back without a ROLLBACK round trip: peewee's close() refuses while a
+    transaction it opened is open, so only a transaction begun by a raw statement can be left
+    open, and such a connection is marked when the statement runs and rolled back on return.
+    """
+
+    def execute_sql(self, sql, params=None, *args, **kwargs):
+        cursor = super().execute_sql(sql, params, *args, **kwargs)
+        if sql[:1] in _RAW_TRANSACTION_STARTS and _RAW_TRANSACTION.match(sql):
+            self._state.conn.mailapi_raw_transaction = True
+        return cursor
+
+    def _is_closed(self, conn):
+        try:
+            conn.ping()  # mysqlclient never reconnects on its own
+        except MySQLdb.Error:
+            return True
+        return False
 
     def _can_reuse(self, conn):
-        if not conn.server_status & pymysql.constants.SERVER_STATUS.SERVER_STATUS_IN_TRANS:
-            return True
-        return super()._can_reuse(conn)
+        if not conn.open:
+            return False
+        if getattr(conn, "mailapi_raw_transaction", False):
+            try:
+                conn.rollback()
+            except MySQLdb.Error:
+                return False
+            conn.mailapi_raw_transaction = False
+        return True
+
+
+_RAW_TRANSACTION = re.compile(r"(BEGIN|START\s+TRANSACTION)\b", re.IGNORECASE)
+_RAW_TRANSACTION_STARTS = frozenset("BbSs")
 
 
 def open_database(url: str, pool_size: int = 8, pool_timeout: int = 10) -> peewee.Database:
@@ -284,13 +323,22 @@ class PreparedQuery:
         return [convert_row(names, converters, row) for row in rows]
 
 
+# python_value of the fields that only re-type what every driver already returns (str, int).
+_PLAIN_CONVERTERS = frozenset(
+    cls.python_value
+    for cls in (peewee.CharField, peewee.TextField, peewee.IntegerField, peewee.AutoField)
+)
+
+
 def result_columns(query) -> tuple[tuple, tuple]:
-    """The names (field name or alias) and python_value converters of a SELECT's columns."""
+    """The names (field name or alias) and python_value converters of a SELECT's columns (None
+    where the converter would only re-type what the driver returns)."""
     names, converters = [], []
     for node in getattr(query, "_returning", None) or ():
         field = node.unwrap() if isinstance(node, peewee.Alias) else node
         names.append(node._alias if isinstance(node, peewee.Alias) else getattr(node, "name", ""))
-        converters.append(getattr(field, "python_value", None))
+        plain = getattr(type(field), "python_value", None) in _PLAIN_CONVERTERS
+        converters.append(None if plain else getattr(field, "python_value", None))
     return tuple(names), tuple(converters)
 
 
@@ -299,13 +347,6 @@ def convert_row(names, converters, row) -> dict:
         name: convert(value) if convert and value is not None else value
         for name, convert, value in zip(names, converters, row, strict=True)
     }
-
-
-# python_value of the fields that only re-type what every driver already returns (str, int).
-_PLAIN_CONVERTERS = frozenset(
-    cls.python_value
-    for cls in (peewee.CharField, peewee.TextField, peewee.IntegerField, peewee.AutoField)
-)
 
 
 def _as_text(value):
