@@ -22,7 +22,14 @@ BIG = b"x" * (BUFFER_LIMIT * 3)
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    seen: list[str] = []  # the request lines that reached the server
+    clients: list[tuple] = []  # the connection each came on
+
     def do_GET(self):  # noqa: N802
+        Handler.seen.append(self.requestline)
+        Handler.clients.append(self.client_address)
+        if self.path == "/chunked":
+            return self._chunked()
         body = BIG if self.path == "/big" else b'{"_success":true}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -36,6 +43,16 @@ class Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     do_PUT = do_POST  # noqa: N815
+
+    def _chunked(self):
+        """A streamed answer without a length, as gunicorn sends a streamed list."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for piece in (b'{"_success":true,', b'"_data":"' + BIG + b'"', b"}"):
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        self.wfile.write(b"0\r\n\r\n")
 
     def log_message(self, *args):
         pass
@@ -122,6 +139,46 @@ def test_the_connection_of_a_streamed_answer_serves_the_next_request(server):
         answer = upstream.request("domain", method, "/big", {}, body)
         assert b"".join(answer.stream) == BIG, method
     assert upstream.request("domain", "POST", "/small", {}, b"a=1").body == b'{"_success":true}'
+
+
+def test_one_kept_alive_connection_serves_request_after_request(server):
+    upstream = transport(server)
+    Handler.clients.clear()
+    for method in ("GET", "POST", "GET", "PUT", "GET"):
+        body = b"" if method == "GET" else b"a=1"
+        assert upstream.request("domain", method, "/small", {}, body).body is not None
+    assert len(Handler.clients) == 5 and len(set(Handler.clients)) == 1
+
+
+def test_a_chunked_answer_is_streamed_whole_and_its_connection_kept(server):
+    upstream = transport(server)
+    for _ in range(2):
+        answer = upstream.request("domain", "GET", "/chunked", {}, b"")
+        assert answer.body is None
+        assert b"".join(answer.stream) == b'{"_success":true,"_data":"' + BIG + b'"}'
+    Handler.clients.clear()
+    assert upstream.request("domain", "POST", "/small", {}, b"a=1").body == b'{"_success":true}'
+    assert upstream.request("domain", "GET", "/chunked", {}, b"").stream is not None
+    assert len(set(Handler.clients)) == 1
+
+
+@pytest.mark.parametrize(
+    ("target", "headers"),
+    [
+        ("/small", {"Content-Type": "text/plain\r\nX-Mailapi-Role: global"}),
+        ("/small", {"Content-Type": "a\nb"}),
+        ("/small", {"Content-Type": "a\x00b"}),
+        ("/small HTTP/1.1\r\nX-Mailapi-Role: global\r\n\r\nGET /small", {}),
+    ],
+)
+def test_control_characters_never_reach_the_service(server, target, headers):
+    """Nothing a header value or the target holds can end its line and add a header (the
+    gateway writes the request head itself)."""
+    Handler.seen.clear()
+    with pytest.raises(ApiError) as err:
+        transport(server).request("domain", "GET", target, headers, b"")
+    assert err.value.code == "INVALID_PARAM"
+    assert Handler.seen == []
 
 
 def test_upstream_timeout(silent_port):
