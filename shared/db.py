@@ -331,14 +331,12 @@ _PLAIN_CONVERTERS = frozenset(
 
 
 def result_columns(query) -> tuple[tuple, tuple]:
-    """The names (field name or alias) and python_value converters of a SELECT's columns (None
-    where the converter would only re-type what the driver returns)."""
+    """The names (field name or alias) and python_value converters of a SELECT's columns."""
     names, converters = [], []
     for node in getattr(query, "_returning", None) or ():
         field = node.unwrap() if isinstance(node, peewee.Alias) else node
         names.append(node._alias if isinstance(node, peewee.Alias) else getattr(node, "name", ""))
-        plain = getattr(type(field), "python_value", None) in _PLAIN_CONVERTERS
-        converters.append(None if plain else getattr(field, "python_value", None))
+        converters.append(getattr(field, "python_value", None))
     return tuple(names), tuple(converters)
 
 
