@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime
 import functools
 import operator
 import re
@@ -16,6 +15,7 @@ import MySQLdb.converters
 import MySQLdb.cursors
 import peewee
 import psycopg
+import psycopg.types.string
 from playhouse import db_url
 from playhouse.pool import (
     PooledDatabase,
@@ -381,8 +381,9 @@ def mysql_stream_connection(database):
 
 def _datetime_text(field):
     """SQLite holds a datetime as the text the answer shows ('YYYY-MM-DD HH:MM:SS', perhaps
-    with a fraction, which the answer drops), and MySQL sends it so (`stream_rows`): kept as
-    text, not parsed and formatted again."""
+    with a fraction, which the answer drops), and MySQL and PostgreSQL send it so to
+    `stream_rows` (PostgreSQL's timestamptz adds '+00': its sessions run in UTC): kept as text,
+    not parsed and formatted again."""
     width = 10 if isinstance(field, peewee.DateField) else 19
 
     def convert(value):
@@ -394,24 +395,14 @@ def _datetime_text(field):
     return convert
 
 
-def _datetime_iso(value):
-    """A datetime or date as the answer shows it (what the JSON encoder's fallback would write,
-    without a Python call back from the encoder per value)."""
-    if isinstance(value, datetime.datetime):
-        return value.isoformat(" ", "seconds")
-    return value.isoformat() if isinstance(value, datetime.date) else value
-
-
-def stream_converters(columns, dialect: str) -> list:
+def stream_converters(columns) -> list:
     """Per column of a streamed list: None where the driver's value is already what the answer
     shows, else a converter (peewee's python_value costs a call per value: most of a list)."""
     converters = []
     for column in columns:
         field = column.unwrap() if isinstance(column, peewee.Alias) else column
-        if isinstance(field, peewee.DateTimeField | peewee.DateField) and dialect != "postgresql":
+        if isinstance(field, peewee.DateTimeField | peewee.DateField):
             converters.append(_datetime_text(field))
-        elif isinstance(field, peewee.DateTimeField | peewee.DateField):
-            converters.append(_datetime_iso)  # psycopg answers datetime and date objects
         elif type(field).python_value in _PLAIN_CONVERTERS:
             converters.append(None)
         else:
@@ -429,9 +420,9 @@ def stream_rows(query, batch: int = 500):
     database = proxy.obj
     sql, params = query.sql()
     dialect = backend(database)
-    converters = list(enumerate(stream_converters(query._returning, dialect)))
+    converters = list(enumerate(stream_converters(query._returning)))
     with contextlib.ExitStack() as stack:
-        if dialect == "mysql":  # not on the pool's PyMySQL connections
+        if dialect == "mysql":  # its own conversions (datetimes as text), closed with the stream
             connection = stack.enter_context(contextlib.closing(mysql_stream_connection(database)))
             cursor = connection.cursor(MySQLdb.cursors.SSCursor)
             cursor.execute(sql, params)
@@ -440,6 +431,8 @@ def stream_rows(query, batch: int = 500):
             # A named (server-side) cursor lives in a transaction.
             stack.enter_context(database.atomic())
             cursor = database.connection().cursor(name="stream_rows")
+            for name in ("timestamp", "timestamptz", "date"):  # as text (`_datetime_text`)
+                cursor.adapters.register_loader(name, psycopg.types.string.TextLoader)
             cursor.execute(sql, params)
         else:
             stack.enter_context(database.connection_context())

@@ -245,6 +245,22 @@ def test_list_users(admin_api, domain):
     assert failure(admin_api.get("/api/users/nowhere.org")) == "NO_SUCH_DOMAIN"
 
 
+def test_a_listed_user_shows_its_times_as_its_own_read_does(admin_api, domain):
+    """A streamed list writes each datetime from the driver's text (no parsing per value):
+    the same 'YYYY-MM-DD HH:MM:SS' as GET /api/user, a fraction dropped, on every backend."""
+    create(admin_api, "t@example.com")
+    moment = datetime.datetime(2031, 2, 3, 4, 5, 6, 789000)
+    Mailbox.update(created=moment, passwordlastchange=moment.replace(microsecond=0)).where(
+        Mailbox.username == "t@example.com"
+    ).execute()
+    one = admin_api.get("/api/user/t@example.com").json["_data"]
+    (listed,) = admin_api.get("/api/users/example.com").json["_data"]
+    times = ("created", "modified", "expired", "passwordlastchange")
+    assert {name: listed[name] for name in times} == {name: one[name] for name in times}
+    assert listed["created"] == "2031-02-03 04:05:06"
+    assert listed["passwordlastchange"] == "2031-02-03 04:05:06"
+
+
 SEARCHED = {
     "john_doe@example.com": "Zed", "john.smith@example.com": "Alpha", "johnny@example.com": "Beta",
     "mary@example.com": "John Mary", "pat@example.com": "Patricia Johnson", "o@example.com": "",
