@@ -30,6 +30,8 @@ def serialise(pairs: dict[str, str]) -> str:
 
 def as_object(text: str | None) -> dict:
     """The JSON form: integer keys as numbers, list keys as arrays, the rest as text."""
+    if not text:  # most accounts' (a list answers one per row)
+        return {}
     result: dict = {}
     for key, value in parse(text).items():
         if key in INTEGER_KEYS:
