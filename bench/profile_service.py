@@ -23,33 +23,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import ADMIN, PASSWORD, SECRET, System, add_backend_options, backend_name  # noqa: E402
 from bench.gateway_bench import DOMAIN, fill  # noqa: E402
 from gateway.sessions import Sessions  # noqa: E402
+from gateway.upstream import InProcessTransport  # noqa: E402
 from shared import db, identity  # noqa: E402
 
 
-def environ(path: str, headers: dict[str, str]) -> dict:
-    env = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8082",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": sys.stderr,
-    }
-    for name, value in headers.items():
-        env["HTTP_" + name.upper().replace("-", "_")] = value
-    return env
-
-
 def call(app, path: str, headers: dict[str, str]) -> bytes:
-    status = []
-    body = b"".join(app(environ(path, headers), lambda s, h, e=None: status.append(s)))
-    if not status[0].startswith("200"):
-        raise SystemExit(f"{path}: {status[0]} {body[:300]!r}")
-    return body
+    """GET `path` from the WSGI app, as the gateway's tests call a service in-process."""
+    answer = InProcessTransport({"app": app}).request("app", "GET", path, headers, b"")
+    if answer.status != 200:
+        raise SystemExit(f"{path}: {answer.status} {answer.body[:300]!r}")
+    return answer.body
 
 
 def main() -> None:

@@ -74,35 +74,35 @@ class _Connection:
             self.sock = None
 
     def send(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> None:
+        # A target or a header value cannot end its line early (an injected header).
+        if _CONTROL.search(target + "".join(headers.values())):
+            raise ApiError("INVALID_PARAM", "control characters in the request")
         lines = [f"{method} {target} HTTP/1.1\r\nHost: {self._host}\r\n"]
         for name, value in headers.items():
             lines.append(f"{name}: {value}\r\n")
         if body or method in WITH_BODY:
             lines.append(f"Content-Length: {len(body or b'')}\r\n")
-        # A target or a header value cannot end its line early (an injected header).
-        if _CONTROL.search(target + "".join(headers.values())):
-            raise ApiError("INVALID_PARAM", "control characters in the request")
         self.sock.sendall("".join(lines).encode("latin-1") + b"\r\n" + (body or b""))
 
-    def answer(self, method: str) -> tuple[_Answer, httptools.HttpResponseParser]:
-        """The status and headers of the answer (its body is read by `read_body` / `stream`)."""
+    def answer(self, method: str) -> _Answer:
+        """The answer's status and headers (its body is read by `read_body` or `feed`)."""
         answer = _Answer()
-        parser = answer.parser
         while not answer.headers_done:
-            self._feed(parser)
+            self.feed(answer)
         if method == "HEAD":  # no body follows, whatever Content-Length says
             answer.complete, answer.reusable = True, False
-        return answer, parser
+        return answer
 
-    def _feed(self, parser) -> None:
+    def feed(self, answer: _Answer) -> None:
+        """The next bytes the service sent, to the answer's parser."""
         data = self.sock.recv(CHUNK)
         if not data:
             raise _Closed("the service closed the connection")
-        parser.feed_data(data)
+        answer.parser.feed_data(data)
 
-    def read_body(self, answer: _Answer, parser) -> bytes:
+    def read_body(self, answer: _Answer) -> bytes:
         while not answer.complete:
-            self._feed(parser)
+            self.feed(answer)
         return b"".join(answer.take())
 
 
@@ -223,7 +223,7 @@ class HttpTransport:
                 raise ApiError("SERVICE_UNAVAILABLE", f"the {service} service is unavailable")
             try:
                 conn.send(method, target, headers, body)
-                answer, parser = conn.answer(method)
+                answer = conn.answer(method)
             except TimeoutError:
                 conn.close()
                 raise ApiError("UPSTREAM_TIMEOUT", f"the {service} service did not answer in time")
@@ -236,33 +236,33 @@ class HttpTransport:
             except ApiError:
                 conn.close()
                 raise
-            return self._wrap(service, pool, conn, answer, parser)
+            return self._wrap(service, pool, conn, answer)
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    def _wrap(service, pool, conn, answer, parser) -> UpstreamResponse:
-        status = parser.get_status_code()
+    def _wrap(service, pool, conn, answer) -> UpstreamResponse:
+        status = answer.parser.get_status_code()
         length = next((v for k, v in answer.headers if k.lower() == "content-length"), None)
         headers = end_to_end_headers(answer.headers)
         if length is not None and length.isdigit() and int(length) <= BUFFER_LIMIT:
             try:
-                body = conn.read_body(answer, parser)
+                body = conn.read_body(answer)
             except EXCHANGE_ERRORS:
                 conn.close()
                 raise ApiError("UPSTREAM_TIMEOUT", f"the {service} service stopped answering")
-            _release(pool, conn, parser, answer)
+            _release(pool, conn, answer)
             return UpstreamResponse(status, headers, body)
-        return UpstreamResponse(status, headers, None, _passthrough(pool, conn, answer, parser))
+        return UpstreamResponse(status, headers, None, _passthrough(pool, conn, answer))
 
 
-def _release(pool, conn, parser, answer) -> None:
+def _release(pool, conn, answer) -> None:
     if answer.complete and answer.reusable:
         pool.put(conn)
     else:
         conn.close()
 
 
-def _passthrough(pool, conn, answer, parser) -> Iterator[bytes]:
+def _passthrough(pool, conn, answer) -> Iterator[bytes]:
     finished = False
     try:
         while True:
@@ -271,15 +271,11 @@ def _passthrough(pool, conn, answer, parser) -> Iterator[bytes]:
                 yield b"".join(chunks)
             if answer.complete:
                 break
-            conn._feed(parser)
+            conn.feed(answer)
         finished = True
-    except EXCHANGE_ERRORS as exc:
-        # Too late for another answer: the status and the first chunks are out. The client
-        # sees a cut answer (the envelope unfinished), the log says why.
-        log.warning("a streamed answer was cut: %s", exc)
     finally:
         if finished:
-            _release(pool, conn, parser, answer)
+            _release(pool, conn, answer)
         else:  # the client went away, or the service stopped mid-answer
             conn.close()
 

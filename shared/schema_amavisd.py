@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from shared import db
 
-# MySQL: one statement, so no DELIMITER is needed (`%%`: PyMySQL formats the statement).
+# MySQL: one statement, so no DELIMITER is needed (`%%`: the driver formats the statement).
 MYSQL_MADDR_TRIGGER = """
 CREATE TRIGGER maddr_email_raw BEFORE INSERT ON maddr FOR EACH ROW
 SET NEW.email_raw = IF(NEW.email LIKE '%%+%%',

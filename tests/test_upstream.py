@@ -30,6 +30,8 @@ class Handler(BaseHTTPRequestHandler):
         Handler.clients.append(self.client_address)
         if self.path == "/chunked":
             return self._chunked()
+        if self.path == "/cut":
+            return self._chunked(cut=True)
         body = BIG if self.path == "/big" else b'{"_success":true}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -44,14 +46,18 @@ class Handler(BaseHTTPRequestHandler):
 
     do_PUT = do_POST  # noqa: N815
 
-    def _chunked(self):
-        """A streamed answer without a length, as gunicorn sends a streamed list."""
+    def _chunked(self, cut=False):
+        """A streamed answer without a length, as gunicorn sends a streamed list; `cut`: the
+        service stops after its first chunks (it died mid-list)."""
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         for piece in (b'{"_success":true,', b'"_data":"' + BIG + b'"', b"}"):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            if cut:
+                self.close_connection = True
+                return
         self.wfile.write(b"0\r\n\r\n")
 
     def log_message(self, *args):
@@ -160,6 +166,14 @@ def test_a_chunked_answer_is_streamed_whole_and_its_connection_kept(server):
     assert upstream.request("domain", "POST", "/small", {}, b"a=1").body == b'{"_success":true}'
     assert upstream.request("domain", "GET", "/chunked", {}, b"").stream is not None
     assert len(set(Handler.clients)) == 1
+
+
+def test_a_stream_the_service_cut_fails_rather_than_ending_as_if_complete(server):
+    """The gateway's client must see the answer cut too (gunicorn then ends its chunked answer
+    without the last chunk), not a short list that looks whole."""
+    answer = transport(server).request("domain", "GET", "/cut", {}, b"")
+    with pytest.raises(ConnectionError):
+        b"".join(answer.stream)
 
 
 @pytest.mark.parametrize(
