@@ -15,6 +15,7 @@ import logging
 import re
 import select
 import socket
+import struct
 import sys
 import threading
 from collections.abc import Iterable, Iterator
@@ -82,7 +83,10 @@ class _Connection:
             lines.append(f"{name}: {value}\r\n")
         if body or method in WITH_BODY:
             lines.append(f"Content-Length: {len(body or b'')}\r\n")
-        self.sock.sendall("".join(lines).encode("latin-1") + b"\r\n" + (body or b""))
+        try:
+            self.sock.sendall("".join(lines).encode("latin-1") + b"\r\n" + (body or b""))
+        except BlockingIOError as exc:  # SO_SNDTIMEO ran out
+            raise TimeoutError("the service took no more bytes in time") from exc
 
     def answer(self, method: str) -> _Answer:
         """The answer's status and headers (its body is read by `read_body` or `feed`)."""
@@ -95,7 +99,10 @@ class _Connection:
 
     def feed(self, answer: _Answer) -> None:
         """The next bytes the service sent, to the answer's parser."""
-        data = self.sock.recv(CHUNK)
+        try:
+            data = self.sock.recv(CHUNK)
+        except BlockingIOError as exc:  # SO_RCVTIMEO ran out
+            raise TimeoutError("the service sent nothing in time") from exc
         if not data:
             raise _Closed("the service closed the connection")
         answer.parser.feed_data(data)
@@ -175,7 +182,13 @@ class _ConnectionPool:
         except OSError as exc:
             raise _Unreachable(exc) from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(self._read_timeout)
+        # The read timeout is the kernel's (SO_RCVTIMEO, SO_SNDTIMEO) on a blocking socket: a
+        # Python socket timeout polls before every send and receive, two system calls more.
+        sock.settimeout(None)
+        seconds = int(self._read_timeout)
+        timeval = struct.pack("ll", seconds, int((self._read_timeout - seconds) * 1_000_000))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
         return _Connection(sock, self._host)
 
     def put(self, conn: _Connection) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import operator
 import re
 import time
@@ -285,7 +286,8 @@ class PreparedQuery:
 
     On the hot path (every request's session and admin lookups, single-account reads) building
     the SQL costs more than running it, so the query is built once with placeholder markers and
-    later only its parameters change. `build(**markers)` must return the query.
+    later only its parameters change. `build(**markers)` must return the query. On PostgreSQL
+    the query is also a server-side prepared statement of each connection (`_PgStatement`).
     """
 
     def __init__(self, build, *names: str):
@@ -302,12 +304,19 @@ class PreparedQuery:
         if compiled is None:
             query = self._build(**{name: self._marker(name) for name in self._names})
             sql, template = query.sql()
-            compiled = self._compiled[database] = (sql, template, *result_columns(query))
+            statement = None
+            if isinstance(database, peewee.PostgresqlDatabase):
+                markers = {self._marker(name): name for name in self._names}
+                statement = _PgStatement(sql, template, markers)
+            compiled = (sql, template, *result_columns(query), statement)
+            self._compiled[database] = compiled
         return compiled
 
     def _fetch(self, proxy: peewee.DatabaseProxy, values: dict) -> tuple[list, tuple]:
         database = proxy.obj
-        sql, template, names, converters = self._compile(database)
+        sql, template, names, converters, statement = self._compile(database)
+        if statement is not None:
+            return statement.fetch(database, values), (names, converters)
         markers = {self._marker(name): value for name, value in values.items()}
         params = [markers.get(p, p) if isinstance(p, str) else p for p in template]
         return database.execute_sql(sql, params).fetchall(), (names, converters)
@@ -320,6 +329,63 @@ class PreparedQuery:
         """The rows as dicts keyed by field name or alias, values converted as peewee would."""
         rows, (names, converters) = self._fetch(proxy, values)
         return [convert_row(names, converters, row) for row in rows]
+
+
+_PLACEHOLDER = re.compile(r"%[s%]")
+
+
+class _PgStatement:
+    """A PreparedQuery as PostgreSQL's own prepared statement: `PREPARE` once per connection,
+    then `EXECUTE name(values)`. Client-side binding (`open_database`) otherwise makes the
+    server parse and plan the text again on every call: 0.27 ms of planning against 0.06 ms
+    of execution for `GET /api/user/<mail>`'s six-table join (EXPLAIN ANALYZE in one session),
+    none once prepared. The query's constant parameters are written into the statement as
+    literals; its markers become `$1`, `$2`, … (one per name, where a name appears twice), whose
+    types PostgreSQL infers from the columns they are compared with."""
+
+    _numbers = itertools.count(1)
+
+    def __init__(self, sql: str, template: list, markers: dict[str, str]):
+        self.name = f"mailapi_{next(self._numbers)}"
+        self._sql = sql
+        self._template = template
+        self._markers = markers  # marker -> name
+        self._order: list[str] = []  # the names, in the order of their $n
+        self._prepare: str | None = None  # built on the first connection (quoting needs one)
+
+    def _prepare_sql(self, connection) -> str:
+        if self._prepare is None:
+            quote = psycopg.ClientCursor(connection).mogrify
+            params = iter(self._template)
+            order: list[str] = []
+
+            def replace(match):
+                if match.group() == "%%":  # the statement is run with () as its parameters,
+                    return "%%"  # so a percent sign stays doubled, a literal's too
+                param = next(params)
+                name = self._markers.get(param) if isinstance(param, str) else None
+                if name is None:
+                    return quote("%s", [param]).replace("%", "%%")
+                if name not in order:
+                    order.append(name)
+                return f"${order.index(name) + 1}"
+
+            body = _PLACEHOLDER.sub(replace, self._sql)
+            self._order = order
+            self._prepare = f"PREPARE {self.name} AS {body}"
+        return self._prepare
+
+    def fetch(self, database, values: dict) -> list[tuple]:
+        connection = database.connection()
+        prepared = getattr(connection, "mailapi_prepared", None)
+        if prepared is None:
+            prepared = connection.mailapi_prepared = set()
+        if self.name not in prepared:
+            database.execute_sql(self._prepare_sql(connection))
+            prepared.add(self.name)
+        args = ", ".join(["%s"] * len(self._order))
+        execute = f"EXECUTE {self.name}({args})" if self._order else f"EXECUTE {self.name}"
+        return database.execute_sql(execute, [values[n] for n in self._order]).fetchall()
 
 
 def result_columns(query) -> tuple[tuple, tuple]:
