@@ -60,13 +60,16 @@ def _successor(text: str) -> str | None:
     return stem[:-1] + chr(ord(stem[-1]) + 1) if stem else None
 
 
-def starts_with(field, text: str, lowered: bool):
+def starts_with(field, text: str, lowered: bool, indexed: bool = True):
     """`field` starts with `text` (lower case), as a range of an index on the column (`lowered`:
     an index on LOWER(column), for names, which keep their case). MySQL compares without case
-    in its collation and serves `LIKE 'text%'` from the column's index."""
+    in its collation and serves `LIKE 'text%'` from the column's index. `indexed=False`: the
+    same test where no index can serve it (SQLite, `_walked_matches`)."""
     if backend(field.model._meta.database) == "mysql":
         return field ** (_like_literal(text) + "%")
     column = peewee.fn.LOWER(field) if lowered else field
+    if not indexed:
+        column = unindexed(column)
     above = _successor(text)
     return (column >= text) & (column < above) if above is not None else column >= text
 
@@ -137,7 +140,12 @@ def keyset_rows(sides, text: str, after: str | None, limit: int) -> list[dict]:
             # Each side's first `limit` keys; then the first `limit` of them in the database's
             # own order (its collation decides what `key > cursor` means).
             found = set()
-            for condition in search_conditions(fields, text):
+            walked = _walked_matches(query, fields, text, limit)
+            conditions = search_conditions(fields, text)
+            if walked is not None:
+                found.update(walked)
+                conditions = conditions[:1]  # the names are answered by the walk
+            for condition in conditions:
                 part = query.where(condition).order_by(key).limit(limit)
                 found.update(row[0] for row in part.select(key).tuples())
             query = (
@@ -148,6 +156,33 @@ def keyset_rows(sides, text: str, after: str | None, limit: int) -> list[dict]:
         name = sides[0][1][0].name  # every side's key has this name
         rows.sort(key=lambda row: row[name])
     return rows[:limit]
+
+
+# How many keys ahead of the cursor a SQLite name search first walks, per row of the page.
+WALK_PER_ROW = 10
+
+
+def _walked_matches(query, fields, text: str, limit: int) -> list | None:
+    """SQLite only: the first `limit` keys whose name starts with `text`, found by walking the
+    next `limit * WALK_PER_ROW` keys in key order; None when that walk found fewer and more
+    keys follow (then the name index answers). SQLite has no statistics of a range's size, so it
+    always reads the name index's range and sorts every match by key: a name start most of a
+    big domain shares (`u`, every "User …") took 261 ms at 1,000,000 mailboxes against 4 ms at
+    1,000. PostgreSQL and MariaDB choose the walk themselves."""
+    key, *names = fields
+    if not names or backend(key.model._meta.database) != "sqlite":
+        return None
+    walk = limit * WALK_PER_ROW
+    ahead = query.order_by(key).limit(1).offset(walk - 1).select(key).tuples()
+    last = next(iter(ahead), (None,))[0]  # the walk's last key (None: the rest is shorter)
+    condition = starts_with(names[0], text, True, indexed=False)
+    for name in names[1:]:
+        condition |= starts_with(name, text, True, indexed=False)
+    bounded = query.where(condition)
+    if last is not None:
+        bounded = bounded.where(key <= last)
+    keys = [row[0] for row in bounded.order_by(key).limit(limit).select(key).tuples()]
+    return keys if len(keys) == limit or last is None else None
 
 
 def merged_stream(sides, params: Params):

@@ -310,6 +310,30 @@ def test_search_pages_merge_address_and_name_matches(admin_api, domain):
                             "johnny@example.com", "mary@example.com"]  # fmt: skip
 
 
+def test_search_pages_find_names_near_and_far_from_the_cursor(admin_api, domain):
+    """Name matches among the next keys and far past them: SQLite first walks `limit * 10` keys
+    in order, and only when they hold too few matches reads the name index."""
+    matches = {2, 5, 25, 39}
+    for i in range(40):
+        add_mailbox(f"a{i:02d}@example.com", name="Match" if i in matches else "Other")
+    expected = [f"a{i:02d}@example.com" for i in sorted(matches)]
+    for limit in ("1", "2", "3"):
+        seen, cursor = [], None
+        while True:
+            params = {"email_only": "yes", "limit": limit, "search": "MATCH",
+                      **({"cursor": cursor} if cursor else {})}  # fmt: skip
+            page = admin_api.get("/api/users/example.com", params).json
+            seen += page["_data"]
+            if "_next" not in page:
+                break
+            cursor = page["_next"]
+        assert seen == expected, limit
+    page = admin_api.get(
+        "/api/users/example.com", {"email_only": "yes", "limit": "3", "search": "oth"}
+    ).json
+    assert page["_data"] == ["a00@example.com", "a01@example.com", "a03@example.com"]
+
+
 # -- update ----------------------------------------------------------------------------------
 def test_update_identity_password_quota_status(admin_api, domain):
     create(admin_api)
