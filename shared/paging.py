@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import operator
 import sys
 
 import peewee
@@ -91,16 +93,17 @@ def search_conditions(fields, text: str) -> list:
     return [starts_with(key, text, False)] + [starts_with(name, text, True) for name in names]
 
 
+def _any(conditions: list):
+    """The conditions joined by OR."""
+    return functools.reduce(operator.or_, conditions)
+
+
 def searched(query, fields, params: Params):
     """The whole filtered list (streamed answers): every row any search condition matches."""
     text = search_text(params, fields[0])
     if not text:
         return query
-    conditions = search_conditions(fields, text)
-    condition = conditions[0]
-    for other in conditions[1:]:
-        condition = condition | other
-    return query.where(condition)
+    return query.where(_any(search_conditions(fields, text)))
 
 
 def page(query, fields, params: Params, to_json) -> tuple[list, dict]:
@@ -175,10 +178,7 @@ def _walked_matches(query, fields, text: str, limit: int) -> list | None:
     walk = limit * WALK_PER_ROW
     ahead = query.order_by(key).limit(1).offset(walk - 1).select(key).tuples()
     last = next(iter(ahead), (None,))[0]  # the walk's last key (None: the rest is shorter)
-    condition = starts_with(names[0], text, True, indexed=False)
-    for name in names[1:]:
-        condition |= starts_with(name, text, True, indexed=False)
-    bounded = query.where(condition)
+    bounded = query.where(_any([starts_with(name, text, True, indexed=False) for name in names]))
     if last is not None:
         bounded = bounded.where(key <= last)
     keys = [row[0] for row in bounded.order_by(key).limit(limit).select(key).tuples()]
