@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -242,3 +245,56 @@ def api_key(gateway_port: int, cookie: str) -> str:
     answer = response.json()
     assert answer["_success"], answer
     return answer["_data"]["key"]
+
+
+class Client:
+    """One HTTP client for every API a bench drives: a request is (method, path, body); dict
+    bodies go as JSON when the content type says so, else as a form."""
+
+    def __init__(self, base: str, headers: dict[str, str], ok):
+        import urllib3
+
+        self.base, self.headers, self.ok = base, headers, ok
+        self.http = urllib3.PoolManager(maxsize=4, timeout=600)
+
+    def call(self, method: str, path: str, body=None) -> tuple[float, bytes]:
+        headers = dict(self.headers)
+        if isinstance(body, dict):
+            if headers.get("Content-Type") == "application/json":
+                body = json.dumps(body)
+            else:
+                body = urlencode(body)
+        started = time.perf_counter()
+        response = self.http.request(method, self.base + path, body=body, headers=headers)
+        elapsed = time.perf_counter() - started
+        if not self.ok(response):
+            raise SystemExit(f"{method} {path}: {response.status} {response.data[:300]!r}")
+        return elapsed, response.data
+
+
+@dataclasses.dataclass
+class Side:
+    name: str
+    client: Client
+    pids: tuple[int, ...]  # process groups of the API
+    server_url: str | None = "mysql://"  # whose database server's CPU counts (None: SQLite)
+
+    def settle(self, warm_up) -> None:
+        """Wait until every worker has loaded its app (no CPU for half a second), then send
+        some requests so that first-call costs stay out of the figures."""
+        cpu = -1.0
+        while cpu != (cpu := sum(group_cpu_seconds(pid) for pid in self.pids)):
+            time.sleep(0.5)
+        for call in warm_up:
+            self.client.call(*call)
+
+    def run(self, calls) -> dict:
+        cpu = sum(group_cpu_seconds(pid) for pid in self.pids)
+        db_cpu = database_cpu_seconds(self.server_url)
+        started = time.perf_counter()
+        latencies = [self.client.call(*call)[0] for call in calls]
+        wall = time.perf_counter() - started
+        cpu = sum(group_cpu_seconds(pid) for pid in self.pids) - cpu
+        db_cpu = database_cpu_seconds(self.server_url) - db_cpu
+        return {"rate": len(calls) / wall, "p50": statistics.median(latencies) * 1000,
+                "cpu": cpu / len(calls) * 1000, "db": db_cpu / len(calls) * 1000}  # fmt: skip
