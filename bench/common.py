@@ -103,6 +103,7 @@ class System:
     threads: int = 8
     workers: int = 2
     processes: list = dataclasses.field(default_factory=list)
+    named: dict = dataclasses.field(default_factory=dict)  # name → its running process
 
     def __enter__(self):
         self.folder = tempfile.mkdtemp(prefix="mailapi-bench-")
@@ -156,7 +157,15 @@ class System:
             stdout=subprocess.DEVNULL,
         )
         self.processes.append(process)
+        self.named[name] = process
         wait_for_port(self.ports[name])
+
+    def stop(self, name: str) -> None:
+        process = self.named.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+        self.processes.remove(process)
 
     def __exit__(self, *exc):
         for process in self.processes:
@@ -205,14 +214,21 @@ WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(url: str, headers: dict[str, str], seconds: int, connections: int, threads: int = 2):
-    """requests/s, p50 ms, p99 ms (and non-2xx count) of one wrk run."""
+def wrk(url: str, headers: dict[str, str], seconds: int, connections: int, threads: int = 2,
+        method: str = "GET", body: str = ""):  # fmt: skip
+    """requests/s, p50 ms, p99 ms (and non-2xx count) of one wrk run; another method or a body
+    go in a wrk script."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        if method != "GET" or body:
+            script.write(f"wrk.method = {json.dumps(method)}\nwrk.body = {json.dumps(body)}\n")
+            script.flush()
+            command += ["-s", script.name]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     latency = {p: float(v) * UNITS[u] for p, v, u in WRK_LATENCY.findall(output)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -255,7 +271,7 @@ class Client:
         import urllib3
 
         self.base, self.headers, self.ok = base, headers, ok
-        self.http = urllib3.PoolManager(maxsize=4, timeout=600)
+        self.http = urllib3.PoolManager(maxsize=16, timeout=600)
 
     def call(self, method: str, path: str, body=None) -> tuple[float, bytes]:
         headers = dict(self.headers)
@@ -274,6 +290,8 @@ class Client:
 
 @dataclasses.dataclass
 class Side:
+    """An API under measurement: its client, and the process groups whose CPU is its cost."""
+
     name: str
     client: Client
     pids: tuple[int, ...]  # process groups of the API
@@ -288,11 +306,19 @@ class Side:
         for call in warm_up:
             self.client.call(*call)
 
-    def run(self, calls) -> dict:
+    def run(self, calls, clients: int = 1) -> dict:
+        """requests/s, p50 ms, and the CPU ms per request of the API and of the database
+        server, for `calls` sent by `clients` concurrent clients (in order when one)."""
+        import concurrent.futures
+
         cpu = sum(group_cpu_seconds(pid) for pid in self.pids)
         db_cpu = database_cpu_seconds(self.server_url)
         started = time.perf_counter()
-        latencies = [self.client.call(*call)[0] for call in calls]
+        if clients == 1:
+            latencies = [self.client.call(*call)[0] for call in calls]
+        else:
+            with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+                latencies = [t for t, _ in pool.map(lambda c: self.client.call(*c), calls)]
         wall = time.perf_counter() - started
         cpu = sum(group_cpu_seconds(pid) for pid in self.pids) - cpu
         db_cpu = database_cpu_seconds(self.server_url) - db_cpu
